@@ -1,0 +1,77 @@
+//! Per-request middleware: request id, tracing span, access log, and error rendering.
+//!
+//! The request id comes from `x-request-id` when the client sent a sane one, else it is
+//! generated; it is returned in `x-request-id` and in every error body. Headers are never
+//! logged (they may hold credentials or API keys).
+
+use std::time::Instant;
+
+use poem::http::HeaderValue;
+use poem::{Endpoint, IntoResponse, Request, Response, Result};
+use tracing::Instrument;
+
+use crate::error::error_response;
+
+pub const REQUEST_ID: &str = "x-request-id";
+pub const PROFILE_HEADER: &str = "x-proxy-profile";
+
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+pub async fn observe<E: Endpoint>(ep: std::sync::Arc<E>, req: Request) -> Result<Response> {
+    let id = request_id(&req);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.uri().path(),
+        profile = tracing::field::Empty,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let result = ep.call(req).instrument(span.clone()).await;
+    let mut response = match result {
+        Ok(r) => r.into_response(),
+        Err(err) => {
+            if let Some(api) = err.downcast_ref::<crate::error::ApiError>() {
+                if let Some(p) = &api.profile {
+                    span.record("profile", p.as_str());
+                }
+            }
+            error_response(&err, &id)
+        }
+    };
+    if let Some(p) = response
+        .headers()
+        .get(PROFILE_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        span.record("profile", p);
+    }
+    let status = response.status().as_u16();
+    span.record("status", status);
+    span.record("latency_ms", started.elapsed().as_secs_f64() * 1000.0);
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::warn!("request failed");
+        } else {
+            tracing::info!("request done");
+        }
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, v);
+    }
+    Ok(response)
+}

@@ -1,0 +1,61 @@
+//! The HTTP surface: poem-openapi operations, Swagger UI, and the middleware that gives every
+//! request an id, a tracing span and the one JSON error shape.
+//!
+//! Handlers are thin: they read the query and body, call the `Pipeline`, and map the result.
+
+mod docs;
+mod health;
+mod invoke;
+mod middleware;
+mod payload;
+mod profiles;
+
+use std::sync::Arc;
+
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::{OpenApiService, Tags};
+
+use crate::pipeline::Pipeline;
+
+/// Swagger tags.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Call a model through a profile.
+    Invoke,
+    /// Configured profiles.
+    Profiles,
+    /// Liveness.
+    Health,
+}
+
+/// The `OpenApiService` with every operation (also used to print the spec).
+pub fn openapi(state: Arc<Pipeline>) -> OpenApiService<impl poem_openapi::OpenApi, ()> {
+    OpenApiService::new(
+        (
+            invoke::InvokeApi {
+                pipeline: state.clone(),
+            },
+            profiles::ProfilesApi { pipeline: state },
+            health::HealthApi,
+        ),
+        "bedrock-proxy",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "A local proxy to AWS Bedrock: send Anthropic Messages requests, the proxy picks a \
+         profile (model id + region), signs with SigV4 and returns Bedrock's answer.",
+    )
+    .server("/")
+}
+
+/// The whole application as one poem endpoint.
+pub fn app(state: Arc<Pipeline>) -> impl Endpoint {
+    let api = openapi(state);
+    let ui = api.swagger_ui();
+    let spec = api.spec_endpoint();
+    Route::new()
+        .nest("/docs", ui)
+        .at("/openapi.json", spec)
+        .nest("/", api)
+        .around(middleware::observe)
+}

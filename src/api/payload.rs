@@ -1,0 +1,135 @@
+//! Request and response payload types that keep bodies as bytes.
+//!
+//! `JsonBody` takes the request body without deserializing it into a fixed Rust type (the
+//! Messages API is open-ended and the proxy passes unknown fields through), while still
+//! documenting the schema and an example in OpenAPI. `RawResponse` sends Bedrock's bytes back
+//! untouched, with the documented success and error schemas.
+
+use bytes::Bytes;
+use poem::{IntoResponse, Request, RequestBody, Response};
+use poem_openapi::payload::{ParsePayload, Payload};
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry};
+use poem_openapi::types::Type;
+
+use super::docs::{InvokeRequestDoc, InvokeResponseDoc};
+use crate::error::ErrorBody;
+
+/// A JSON request body, kept as bytes.
+pub struct JsonBody(pub Bytes);
+
+impl Payload for JsonBody {
+    const CONTENT_TYPE: &'static str = "application/json";
+
+    fn check_content_type(content_type: &str) -> bool {
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        essence.eq_ignore_ascii_case("application/json") || essence.ends_with("+json")
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        InvokeRequestDoc::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        InvokeRequestDoc::register(registry);
+    }
+}
+
+impl ParsePayload for JsonBody {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(_req: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        Ok(JsonBody(body.take()?.into_bytes().await?))
+    }
+}
+
+poem_openapi::impl_apirequest_for_payload!(JsonBody,);
+
+/// Which success body a `RawResponse` documents.
+pub trait SuccessDoc {
+    const CONTENT_TYPE: &'static str;
+    const DESCRIPTION: &'static str;
+    fn schema_ref() -> MetaSchemaRef;
+    fn register(registry: &mut Registry);
+}
+
+/// A response built by hand (Bedrock's bytes or an SSE stream), documented as `D`.
+pub struct RawResponse<D>(pub Response, std::marker::PhantomData<D>);
+
+impl<D> RawResponse<D> {
+    pub fn new(response: Response) -> Self {
+        RawResponse(response, std::marker::PhantomData)
+    }
+}
+
+impl<D: Send> IntoResponse for RawResponse<D> {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+fn error_response_meta(status: u16, description: &'static str) -> MetaResponse {
+    MetaResponse {
+        description,
+        status: Some(status),
+        status_range: None,
+        content: vec![MetaMediaType {
+            content_type: "application/json",
+            schema: ErrorBody::schema_ref(),
+        }],
+        headers: vec![],
+    }
+}
+
+impl<D: SuccessDoc + Send> poem_openapi::ApiResponse for RawResponse<D> {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![
+                MetaResponse {
+                    description: D::DESCRIPTION,
+                    status: Some(200),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: D::CONTENT_TYPE,
+                        schema: D::schema_ref(),
+                    }],
+                    headers: vec![],
+                },
+                error_response_meta(
+                    400,
+                    "The request is malformed, or Bedrock rejected it (ValidationException).",
+                ),
+                error_response_meta(403, "Bedrock denied access (AccessDeniedException)."),
+                error_response_meta(404, "Unknown profile, or Bedrock does not know the model."),
+                error_response_meta(
+                    429,
+                    "Bedrock is throttling (ThrottlingException, ModelNotReadyException).",
+                ),
+                error_response_meta(
+                    500,
+                    "Missing AWS credentials, or Bedrock failed internally.",
+                ),
+                error_response_meta(502, "Bedrock could not be reached."),
+                error_response_meta(504, "Bedrock did not answer in time."),
+            ],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        D::register(registry);
+        ErrorBody::register(registry);
+    }
+}
+
+/// `/invoke`'s success: Bedrock's Messages response.
+pub struct InvokeJson;
+
+impl SuccessDoc for InvokeJson {
+    const CONTENT_TYPE: &'static str = "application/json";
+    const DESCRIPTION: &'static str = "Bedrock's answer, unchanged (Anthropic Messages response).";
+    fn schema_ref() -> MetaSchemaRef {
+        InvokeResponseDoc::schema_ref()
+    }
+    fn register(registry: &mut Registry) {
+        InvokeResponseDoc::register(registry);
+    }
+}

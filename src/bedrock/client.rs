@@ -1,0 +1,275 @@
+//! The Bedrock runtime client: builds the URL, signs, sends over pooled keep-alive connections.
+//!
+//! One `reqwest::Client` per distinct connect timeout (normally one per process), so
+//! connections are reused across requests and profiles. Timeouts fit long answers: a connect
+//! timeout, a time-to-first-byte timeout on the response headers, and an idle timeout between
+//! body chunks; never one total-request timeout.
+
+use std::collections::HashMap;
+use std::error::Error as _;
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, HeaderValue};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use super::signing::sign_request;
+use super::types::{passthrough_headers, upstream_error};
+use super::CredentialStore;
+use crate::error::ProxyError;
+use crate::profiles::Profile;
+
+/// Characters kept as they are in a path segment: RFC 3986 unreserved.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A Bedrock runtime operation on a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Invoke,
+    InvokeStream,
+}
+
+impl Operation {
+    fn path_suffix(self) -> &'static str {
+        match self {
+            Operation::Invoke => "invoke",
+            Operation::InvokeStream => "invoke-with-response-stream",
+        }
+    }
+}
+
+/// A successful `InvokeModel` answer, body untouched.
+#[derive(Debug)]
+pub struct InvokeOutput {
+    pub status: u16,
+    /// Bedrock's `x-amzn-*` headers (request id, token counts, latency).
+    pub headers: Vec<(http::HeaderName, HeaderValue)>,
+    pub content_type: Option<HeaderValue>,
+    pub body: Bytes,
+}
+
+/// Calls Bedrock on behalf of the proxy. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct BedrockClient {
+    http: HashMap<Duration, reqwest::Client>,
+    credentials: CredentialStore,
+}
+
+/// `{endpoint}/model/{percent-encoded id}/{operation}`.
+pub fn model_url(
+    endpoint: &str,
+    model_id: &str,
+    op: Operation,
+) -> Result<reqwest::Url, ProxyError> {
+    let url = format!(
+        "{endpoint}/model/{}/{}",
+        utf8_percent_encode(model_id, SEGMENT),
+        op.path_suffix()
+    );
+    reqwest::Url::parse(&url).map_err(|e| ProxyError::Internal(format!("bad URL {url}: {e}")))
+}
+
+/// Describe a reqwest error with its causes (they carry the useful part).
+fn describe(e: &reqwest::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+fn map_send_error(e: reqwest::Error) -> ProxyError {
+    if e.is_timeout() {
+        ProxyError::Timeout(describe(&e))
+    } else {
+        ProxyError::Unreachable(describe(&e))
+    }
+}
+
+impl BedrockClient {
+    /// A client with one connection pool per distinct connect timeout.
+    pub fn new(
+        credentials: CredentialStore,
+        connect_timeouts: impl IntoIterator<Item = Duration>,
+    ) -> Result<Self, ProxyError> {
+        let mut http = HashMap::new();
+        for t in connect_timeouts {
+            if let std::collections::hash_map::Entry::Vacant(slot) = http.entry(t) {
+                let client = reqwest::Client::builder()
+                    .connect_timeout(t)
+                    .pool_idle_timeout(Duration::from_secs(90))
+                    .tcp_nodelay(true)
+                    .user_agent(concat!("bedrock-proxy/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| ProxyError::Internal(format!("HTTP client: {e}")))?;
+                slot.insert(client);
+            }
+        }
+        Ok(BedrockClient { http, credentials })
+    }
+
+    fn http_for(&self, profile: &Profile) -> Result<&reqwest::Client, ProxyError> {
+        self.http
+            .get(&profile.timeouts.connect)
+            .or_else(|| self.http.values().next())
+            .ok_or_else(|| ProxyError::Internal("no HTTP client configured".into()))
+    }
+
+    /// Sign and send; answer the response once its headers arrived with a 2xx status, or the
+    /// error Bedrock answered with.
+    async fn send(
+        &self,
+        profile: &Profile,
+        op: Operation,
+        body: Bytes,
+    ) -> Result<reqwest::Response, ProxyError> {
+        let url = model_url(&profile.runtime_endpoint, &profile.model_id, op)?;
+        let creds = self.credentials.get(profile.aws_profile.as_deref()).await?;
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        match op {
+            Operation::Invoke => {
+                headers.insert(
+                    http::header::ACCEPT,
+                    HeaderValue::from_static("application/json"),
+                );
+            }
+            Operation::InvokeStream => {
+                headers.insert(
+                    http::header::ACCEPT,
+                    HeaderValue::from_static("application/vnd.amazon.eventstream"),
+                );
+                headers.insert(
+                    "x-amzn-bedrock-accept",
+                    HeaderValue::from_static("application/json"),
+                );
+            }
+        }
+        sign_request(
+            "POST",
+            &url,
+            &mut headers,
+            &body,
+            &creds,
+            &profile.region,
+            SystemTime::now(),
+        )?;
+        let request = self
+            .http_for(profile)?
+            .post(url)
+            .headers(headers)
+            .body(body);
+        let mut response =
+            match tokio::time::timeout(profile.timeouts.first_byte, request.send()).await {
+                Err(_) => {
+                    return Err(ProxyError::Timeout(format!(
+                        "no response within {:?} (first_byte_timeout)",
+                        profile.timeouts.first_byte
+                    )))
+                }
+                Ok(r) => r.map_err(map_send_error)?,
+            };
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            let headers = response.headers().clone();
+            let body = read_body(&mut response, profile.timeouts.idle).await?;
+            return Err(upstream_error(status, &headers, &body));
+        }
+        Ok(response)
+    }
+
+    /// `InvokeModel`: the whole JSON answer.
+    pub async fn invoke(&self, profile: &Profile, body: Bytes) -> Result<InvokeOutput, ProxyError> {
+        let mut response = self.send(profile, Operation::Invoke, body).await?;
+        let status = response.status().as_u16();
+        let headers = passthrough_headers(response.headers());
+        let content_type = response.headers().get(http::header::CONTENT_TYPE).cloned();
+        let body = read_body(&mut response, profile.timeouts.idle).await?;
+        Ok(InvokeOutput {
+            status,
+            headers,
+            content_type,
+            body,
+        })
+    }
+
+    /// `InvokeModelWithResponseStream`: the response, headers received, body still streaming.
+    pub async fn invoke_stream(
+        &self,
+        profile: &Profile,
+        body: Bytes,
+    ) -> Result<reqwest::Response, ProxyError> {
+        self.send(profile, Operation::InvokeStream, body).await
+    }
+}
+
+/// Read a whole body, allowing at most `idle` between chunks.
+async fn read_body(response: &mut reqwest::Response, idle: Duration) -> Result<Bytes, ProxyError> {
+    let mut first: Option<Bytes> = None;
+    let mut rest = BytesMut::new();
+    loop {
+        let chunk = match tokio::time::timeout(idle, response.chunk()).await {
+            Err(_) => {
+                return Err(ProxyError::Timeout(format!(
+                    "Bedrock went silent for {idle:?} while sending the answer (idle_timeout)"
+                )))
+            }
+            Ok(Err(e)) => return Err(map_send_error(e)),
+            Ok(Ok(None)) => break,
+            Ok(Ok(Some(c))) => c,
+        };
+        match &first {
+            None => first = Some(chunk),
+            Some(f) => {
+                if rest.is_empty() {
+                    rest.extend_from_slice(f);
+                }
+                rest.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok(if rest.is_empty() {
+        first.unwrap_or_default()
+    } else {
+        rest.freeze()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_id_is_percent_encoded_in_the_path() {
+        let url = model_url(
+            "https://bedrock-runtime.eu-central-1.amazonaws.com",
+            "eu.anthropic.claude-sonnet-4-20250514-v1:0",
+            Operation::Invoke,
+        )
+        .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://bedrock-runtime.eu-central-1.amazonaws.com/model/eu.anthropic.claude-sonnet-4-20250514-v1%3A0/invoke"
+        );
+        let arn = model_url(
+            "http://127.0.0.1:9",
+            "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc",
+            Operation::InvokeStream,
+        )
+        .unwrap();
+        assert_eq!(
+            arn.path(),
+            "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Aapplication-inference-profile%2Fabc/invoke-with-response-stream"
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! The Bedrock side: credentials, SigV4 signing, the runtime client and its error format.
+//!
+//! Nothing here knows about the proxy's HTTP surface: callers get typed results and
+//! `ProxyError`s, never poem types.
+
+pub mod client;
+pub mod credentials;
+pub mod signing;
+pub mod types;
+
+pub use client::{BedrockClient, InvokeOutput};
+pub use credentials::CredentialStore;

@@ -1,0 +1,575 @@
+//! Layered configuration: built-in defaults < `proxy.toml` < `.env` < the environment.
+//!
+//! figment merges the layers into `RawConfig` (unknown keys are errors), then `validate` turns
+//! it into the checked `Config` the rest of the program uses. Every error names where the bad
+//! value came from (file or variable), the key, and what is wrong. `.env` is loaded by `main`
+//! with dotenvy before this runs, so it sits just under the real environment (dotenvy never
+//! overrides a variable that is already set).
+//!
+//! Besides the `PROXY_…` variables, the variables of the original proxy keep working:
+//! `AWS_REGION` (region of any profile that names none), `INFERENCE_PROFILE` (model id, or
+//! profile name, of the default profile) and the AWS SDK endpoint variables
+//! `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, `AWS_ENDPOINT_URL_BEDROCK`, `AWS_ENDPOINT_URL`.
+//! Secrets are never read from here: credentials come from the AWS credential chain.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::profiles::{Geography, Timeouts};
+
+/// Default path of the configuration file, relative to the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "proxy.toml";
+/// Prefix of the environment variables that set configuration keys.
+pub const ENV_PREFIX: &str = "PROXY_";
+
+/// The built-in profiles: one per geography, each called from a source region of its own.
+const BUILTIN_PROFILES: &[(&str, &str, &str)] = &[
+    (
+        "apac",
+        "apac.anthropic.claude-sonnet-4-20250514-v1:0",
+        "ap-northeast-1",
+    ),
+    (
+        "us",
+        "us.anthropic.claude-sonnet-4-20250514-v1:0",
+        "us-east-1",
+    ),
+    (
+        "eu",
+        "eu.anthropic.claude-sonnet-4-20250514-v1:0",
+        "eu-central-1",
+    ),
+    (
+        "global",
+        "global.anthropic.claude-sonnet-4-20250514-v1:0",
+        "us-east-1",
+    ),
+];
+
+/// The configuration as written, before validation. Field docs are the reference.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub upstream: RawUpstream,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, RawProfile>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawServer {
+    /// Address to bind; loopback by default.
+    pub host: String,
+    pub port: u16,
+    /// Profile used when a request names none.
+    pub default_profile: String,
+    /// Seconds of silence on an SSE stream after which a keep-alive comment is sent.
+    pub stream_keepalive_secs: f64,
+}
+
+/// Timeouts for every profile that does not set its own.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawUpstream {
+    pub connect_timeout_secs: f64,
+    pub first_byte_timeout_secs: f64,
+    pub idle_timeout_secs: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawProfile {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub model_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control_endpoint_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_profile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect_timeout_secs: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_byte_timeout_secs: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_secs: Option<f64>,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        RawServer {
+            host: "127.0.0.1".into(),
+            port: 3000,
+            default_profile: "apac".into(),
+            stream_keepalive_secs: 15.0,
+        }
+    }
+}
+
+impl Default for RawUpstream {
+    fn default() -> Self {
+        RawUpstream {
+            connect_timeout_secs: 10.0,
+            first_byte_timeout_secs: 300.0,
+            idle_timeout_secs: 120.0,
+        }
+    }
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        let profiles = BUILTIN_PROFILES
+            .iter()
+            .map(|(name, model_id, region)| {
+                let profile = RawProfile {
+                    model_id: model_id.to_string(),
+                    region: Some(region.to_string()),
+                    ..RawProfile::default()
+                };
+                (name.to_string(), profile)
+            })
+            .collect();
+        RawConfig {
+            server: RawServer::default(),
+            upstream: RawUpstream::default(),
+            profiles,
+        }
+    }
+}
+
+/// The checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub default_profile: String,
+    /// Sorted by name.
+    pub profiles: Vec<ProfileConfig>,
+    /// Non-fatal findings (e.g. a geography prefix that does not fit the region).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub addr: SocketAddr,
+    pub stream_keepalive: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProfileConfig {
+    pub name: String,
+    pub model_id: String,
+    pub region: String,
+    pub runtime_endpoint: String,
+    pub control_endpoint: String,
+    pub aws_profile: Option<String>,
+    pub timeouts: Timeouts,
+}
+
+/// A configuration that cannot be used. The message names the source, the key and the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration error: {0}")]
+    Parse(String),
+    #[error("configuration error: {key} (from {source_name}): {problem}")]
+    Invalid {
+        key: String,
+        source_name: String,
+        problem: String,
+    },
+}
+
+/// Where the configuration comes from: the file path, and a way to read the environment
+/// (the process environment in production; a map in unit tests).
+pub struct Sources<'a> {
+    /// `--config PATH`; `None` falls back to `PROXY_CONFIG`, then `./proxy.toml`.
+    pub config_path: Option<PathBuf>,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// Read the process environment, treating empty values as unset.
+pub fn process_env(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|v| !v.is_empty())
+}
+
+impl Config {
+    /// Load and validate the configuration from all layers.
+    pub fn load(sources: &Sources<'_>) -> Result<Config, ConfigError> {
+        let env = sources.env;
+        let (path, explicit) = match sources
+            .config_path
+            .clone()
+            .or_else(|| env("PROXY_CONFIG").map(PathBuf::from))
+        {
+            Some(p) => (p, true),
+            None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
+        };
+        if explicit && !path.exists() {
+            return Err(ConfigError::Parse(format!(
+                "config file {} does not exist",
+                path.display()
+            )));
+        }
+        let proxy_env = || {
+            Env::prefixed(ENV_PREFIX)
+                .split("__")
+                .ignore(&["config"])
+                .filter(|k| !k.as_str().is_empty())
+        };
+        let base = Figment::from(Serialized::defaults(RawConfig::default()))
+            .merge(Toml::file(&path))
+            .merge(proxy_env());
+        // The legacy variables sit between the file and the PROXY_ variables.
+        let default_name: String = base
+            .extract_inner("server.default_profile")
+            .map_err(|e| ConfigError::Parse(figment_message(&e)))?;
+        let figment = match legacy_layer(env, &default_name) {
+            Some(layer) => Figment::from(Serialized::defaults(RawConfig::default()))
+                .merge(Toml::file(&path))
+                .merge(layer)
+                .merge(proxy_env()),
+            None => base,
+        };
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|e| ConfigError::Parse(figment_message(&e)))?;
+        validate(raw, &figment, env)
+    }
+}
+
+/// `INFERENCE_PROFILE` as a configuration layer. A profile name selects the default profile;
+/// anything else is the default profile's model id, whose region follows its geography:
+/// `AWS_REGION` when that is a source region of the geography, else the geography's usual one.
+fn legacy_layer(env: &dyn Fn(&str) -> Option<String>, default_name: &str) -> Option<Figment> {
+    let value = env("INFERENCE_PROFILE")?;
+    let value = value.trim().to_string();
+    let mut layer = serde_json::Map::new();
+    let is_profile_name = BUILTIN_PROFILES.iter().any(|(n, _, _)| *n == value)
+        || !value.contains('.') && !value.contains(':');
+    if is_profile_name {
+        layer.insert(
+            "server".into(),
+            serde_json::json!({ "default_profile": value }),
+        );
+    } else {
+        let mut profile = serde_json::json!({ "model_id": value });
+        if let Some(geo) = Geography::of_model_id(&value) {
+            let region = aws_region(env)
+                .filter(|r| geo.accepts_region(r))
+                .unwrap_or_else(|| geo.default_region.to_string());
+            profile["region"] = serde_json::Value::String(region);
+        }
+        layer.insert(
+            "profiles".into(),
+            serde_json::json!({ default_name: profile }),
+        );
+    }
+    Some(Figment::from(Named {
+        inner: Serialized::defaults(serde_json::Value::Object(layer)),
+        name: "environment variable INFERENCE_PROFILE",
+    }))
+}
+
+/// A serialized layer with a name of its own, so errors and `--check` say where it came from.
+struct Named {
+    inner: Serialized<serde_json::Value>,
+    name: &'static str,
+}
+
+impl figment::Provider for Named {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named(self.name)
+    }
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        self.inner.data()
+    }
+}
+
+fn aws_region(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION"))
+}
+
+fn figment_message(e: &figment::Error) -> String {
+    e.clone()
+        .into_iter()
+        .map(|e| {
+            let key = e
+                .path
+                .iter()
+                .skip_while(|p| p.as_str() == "default")
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(".");
+            let from = match &e.metadata {
+                Some(md) if md.name.contains("environment") => {
+                    format!("environment variable {}", env_var_name(&key))
+                }
+                Some(md) => match &md.source {
+                    Some(figment::Source::File(p)) => p.display().to_string(),
+                    _ => md.name.to_string(),
+                },
+                None => "configuration".to_string(),
+            };
+            if key.is_empty() {
+                format!("{} (from {from})", e.kind)
+            } else {
+                format!("{key} (from {from}): {}", e.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `server.port` → `PROXY_SERVER__PORT`.
+fn env_var_name(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.to_uppercase().replace('.', "__"))
+}
+
+/// Describe where a key's value came from, e.g. `proxy.toml` or `PROXY_SERVER__PORT`.
+fn origin(figment: &Figment, key: &str) -> String {
+    match figment.find_metadata(key) {
+        Some(md) if md.name.contains("environment") => {
+            format!("environment variable {}", env_var_name(key))
+        }
+        Some(md) => match &md.source {
+            Some(figment::Source::File(p)) => p.display().to_string(),
+            _ if md.name == "Serialized" => "built-in defaults".to_string(),
+            _ => md.name.to_string(),
+        },
+        None => "built-in defaults".to_string(),
+    }
+}
+
+fn invalid(figment: &Figment, key: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_string(),
+        source_name: origin(figment, key),
+        problem: problem.into(),
+    }
+}
+
+fn duration(figment: &Figment, key: &str, secs: f64) -> Result<Duration, ConfigError> {
+    if secs.is_finite() && secs > 0.0 && secs < 1e9 {
+        Ok(Duration::from_secs_f64(secs))
+    } else {
+        Err(invalid(
+            figment,
+            key,
+            format!("must be a positive number of seconds, got {secs}"),
+        ))
+    }
+}
+
+fn check_url(figment: &Figment, key: &str, url: &str) -> Result<String, ConfigError> {
+    let trimmed = url.trim().trim_end_matches('/');
+    match reqwest::Url::parse(trimmed) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host_str().is_some() => {
+            Ok(trimmed.to_string())
+        }
+        Ok(_) => Err(invalid(
+            figment,
+            key,
+            format!("'{url}' is not an http(s) URL"),
+        )),
+        Err(e) => Err(invalid(
+            figment,
+            key,
+            format!("'{url}' is not a valid URL: {e}"),
+        )),
+    }
+}
+
+fn parse_host(figment: &Figment, host: &str) -> Result<IpAddr, ConfigError> {
+    if host == "localhost" {
+        return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    host.parse().map_err(|_| {
+        invalid(
+            figment,
+            "server.host",
+            format!("'{host}' is not an IP address (use e.g. 127.0.0.1, ::1 or 0.0.0.0)"),
+        )
+    })
+}
+
+fn validate(
+    raw: RawConfig,
+    figment: &Figment,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let mut warnings = Vec::new();
+    let host = parse_host(figment, &raw.server.host)?;
+    if raw.server.port == 0 {
+        return Err(invalid(
+            figment,
+            "server.port",
+            "must be between 1 and 65535",
+        ));
+    }
+    let stream_keepalive = duration(
+        figment,
+        "server.stream_keepalive_secs",
+        raw.server.stream_keepalive_secs,
+    )?;
+    let up = &raw.upstream;
+    let connect = duration(
+        figment,
+        "upstream.connect_timeout_secs",
+        up.connect_timeout_secs,
+    )?;
+    let first_byte = duration(
+        figment,
+        "upstream.first_byte_timeout_secs",
+        up.first_byte_timeout_secs,
+    )?;
+    let idle = duration(figment, "upstream.idle_timeout_secs", up.idle_timeout_secs)?;
+
+    let runtime_env = env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
+        .map(|u| ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", u))
+        .or_else(|| env("AWS_ENDPOINT_URL").map(|u| ("AWS_ENDPOINT_URL", u)));
+    let control_env = env("AWS_ENDPOINT_URL_BEDROCK")
+        .map(|u| ("AWS_ENDPOINT_URL_BEDROCK", u))
+        .or_else(|| env("AWS_ENDPOINT_URL").map(|u| ("AWS_ENDPOINT_URL", u)));
+    let env_url = |var: &str, url: &str| -> Result<String, ConfigError> {
+        let trimmed = url.trim().trim_end_matches('/');
+        match reqwest::Url::parse(trimmed) {
+            Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host_str().is_some() => {
+                Ok(trimmed.to_string())
+            }
+            _ => Err(ConfigError::Invalid {
+                key: var.to_string(),
+                source_name: format!("environment variable {var}"),
+                problem: format!("'{url}' is not a valid http(s) URL"),
+            }),
+        }
+    };
+    let runtime_env = runtime_env.map(|(v, u)| env_url(v, &u)).transpose()?;
+    let control_env = control_env.map(|(v, u)| env_url(v, &u)).transpose()?;
+    let fallback_region = aws_region(env);
+
+    let mut profiles = Vec::new();
+    for (name, p) in &raw.profiles {
+        let key = |field: &str| format!("profiles.{name}.{field}");
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(invalid(
+                figment,
+                &format!("profiles.{name}"),
+                "profile names may only contain letters, digits, '-', '_' and '.'",
+            ));
+        }
+        let model_id = p.model_id.trim().to_string();
+        if model_id.is_empty() {
+            return Err(invalid(figment, &key("model_id"), "must not be empty"));
+        }
+        let region = match p.region.clone().or_else(|| fallback_region.clone()) {
+            Some(r) if valid_region(&r) => r,
+            Some(r) => {
+                return Err(invalid(
+                    figment,
+                    &key("region"),
+                    format!("'{r}' is not an AWS region name (e.g. eu-central-1)"),
+                ))
+            }
+            None => {
+                return Err(invalid(
+                    figment,
+                    &key("region"),
+                    "no region: set it in the profile or set AWS_REGION",
+                ))
+            }
+        };
+        if let Some(geo) = Geography::of_model_id(&model_id) {
+            if !geo.accepts_region(&region) {
+                warnings.push(format!(
+                    "profile '{name}': model id '{model_id}' is a '{}.' cross-region profile but region '{region}' is not one of its source regions (e.g. {}); Bedrock will likely reject it",
+                    geo.prefix, geo.default_region
+                ));
+            }
+        }
+        let runtime_endpoint = match &p.endpoint_url {
+            Some(u) => check_url(figment, &key("endpoint_url"), u)?,
+            None => runtime_env
+                .clone()
+                .unwrap_or_else(|| format!("https://bedrock-runtime.{region}.amazonaws.com")),
+        };
+        let control_endpoint = match &p.control_endpoint_url {
+            Some(u) => check_url(figment, &key("control_endpoint_url"), u)?,
+            None => control_env
+                .clone()
+                .unwrap_or_else(|| format!("https://bedrock.{region}.amazonaws.com")),
+        };
+        let timeouts = Timeouts {
+            connect: match p.connect_timeout_secs {
+                Some(s) => duration(figment, &key("connect_timeout_secs"), s)?,
+                None => connect,
+            },
+            first_byte: match p.first_byte_timeout_secs {
+                Some(s) => duration(figment, &key("first_byte_timeout_secs"), s)?,
+                None => first_byte,
+            },
+            idle: match p.idle_timeout_secs {
+                Some(s) => duration(figment, &key("idle_timeout_secs"), s)?,
+                None => idle,
+            },
+        };
+        profiles.push(ProfileConfig {
+            name: name.clone(),
+            model_id,
+            region,
+            runtime_endpoint,
+            control_endpoint,
+            aws_profile: p.aws_profile.clone().filter(|s| !s.is_empty()),
+            timeouts,
+        });
+    }
+    let default_profile = raw.server.default_profile.clone();
+    if !raw.profiles.contains_key(&default_profile) {
+        return Err(invalid(
+            figment,
+            "server.default_profile",
+            format!(
+                "profile '{default_profile}' is not defined; defined profiles: {}",
+                raw.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    Ok(Config {
+        server: ServerConfig {
+            addr: SocketAddr::new(host, raw.server.port),
+            stream_keepalive,
+        },
+        default_profile,
+        profiles,
+        warnings,
+    })
+}
+
+/// `xx-name-N`, e.g. `eu-central-1`, `us-gov-west-1`.
+fn valid_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+}

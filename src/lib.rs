@@ -1,0 +1,163 @@
+//! bedrock-proxy: an HTTP proxy in front of AWS Bedrock that signs requests with SigV4.
+//!
+//! Module map (one request flows top to bottom):
+//! - [`api`]: the poem-openapi HTTP surface, Swagger UI, request ids and error rendering.
+//! - [`pipeline`]: one request end to end without HTTP: profile, body checks, transformers.
+//! - [`profiles`]: named profiles and the router that picks one per request.
+//! - [`transform`]: the request/response transformer traits (the plugin surface) and built-ins.
+//! - [`bedrock`]: credentials, SigV4 signing and the Bedrock runtime client.
+//! - [`config`]: layered configuration (defaults < proxy.toml < .env < environment).
+//! - [`error`]: every error type and the one place errors become HTTP.
+//!
+//! Embedding: build a [`config::Config`], then [`ProxyBuilder`] → [`App`] → serve.
+
+pub mod api;
+pub mod bedrock;
+pub mod config;
+pub mod error;
+pub mod pipeline;
+pub mod profiles;
+pub mod transform;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use poem::listener::{Acceptor, Listener, TcpListener};
+
+use bedrock::{BedrockClient, CredentialStore};
+use config::Config;
+use pipeline::Pipeline;
+use profiles::{Profile, Profiles};
+use transform::{RequestChain, ResponseChain};
+
+/// Assembles a proxy from a checked configuration.
+pub struct ProxyBuilder {
+    config: Config,
+    credentials: Option<CredentialStore>,
+}
+
+/// A proxy ready to serve.
+pub struct App {
+    pub config: Config,
+    pipeline: Arc<Pipeline>,
+}
+
+/// Something went wrong while assembling or starting the proxy.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Setup(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+impl ProxyBuilder {
+    pub fn new(config: Config) -> Self {
+        ProxyBuilder {
+            config,
+            credentials: None,
+        }
+    }
+
+    /// Use these credentials instead of the standard AWS chain.
+    pub fn credentials(mut self, store: CredentialStore) -> Self {
+        self.credentials = Some(store);
+        self
+    }
+
+    pub async fn build(self) -> Result<App, StartError> {
+        let config = self.config;
+        let credentials = match self.credentials {
+            Some(c) => c,
+            None => {
+                let names: Vec<Option<String>> = config
+                    .profiles
+                    .iter()
+                    .map(|p| p.aws_profile.clone())
+                    .collect();
+                let region = config
+                    .profiles
+                    .iter()
+                    .find(|p| p.name == config.default_profile)
+                    .map(|p| p.region.clone())
+                    .unwrap_or_else(|| "us-east-1".to_string());
+                CredentialStore::from_default_chain(&names, &region).await
+            }
+        };
+        let bedrock = BedrockClient::new(
+            credentials,
+            config.profiles.iter().map(|p| p.timeouts.connect),
+        )
+        .map_err(|e| StartError::Setup(e.to_string()))?;
+        let profiles = config
+            .profiles
+            .iter()
+            .map(|p| Profile {
+                name: p.name.clone(),
+                model_id: p.model_id.clone(),
+                region: p.region.clone(),
+                runtime_endpoint: p.runtime_endpoint.clone(),
+                control_endpoint: p.control_endpoint.clone(),
+                aws_profile: p.aws_profile.clone(),
+                timeouts: p.timeouts,
+                request_chain: RequestChain::builtin_default(),
+                response_chain: ResponseChain::default(),
+            })
+            .collect();
+        let profiles =
+            Profiles::new(profiles, &config.default_profile).map_err(StartError::Setup)?;
+        Ok(App {
+            config,
+            pipeline: Arc::new(Pipeline { profiles, bedrock }),
+        })
+    }
+}
+
+impl App {
+    /// The whole HTTP application as a poem endpoint (for embedding in a larger poem app).
+    pub fn endpoint(&self) -> impl poem::Endpoint {
+        api::app(self.pipeline.clone())
+    }
+
+    /// The OpenAPI document as JSON.
+    pub fn openapi_json(&self) -> String {
+        api::openapi(self.pipeline.clone()).spec()
+    }
+
+    /// Bind the configured address (or `addr`) and return the bound address with a future
+    /// that serves until `shutdown` resolves.
+    pub async fn bind(
+        self,
+        addr: Option<SocketAddr>,
+    ) -> Result<
+        (
+            SocketAddr,
+            impl std::future::Future<Output = Result<(), StartError>>,
+        ),
+        StartError,
+    > {
+        let addr = addr.unwrap_or(self.config.server.addr);
+        let acceptor = TcpListener::bind(addr)
+            .into_acceptor()
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let local = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .unwrap_or(addr);
+        let endpoint = self.endpoint();
+        let serve = async move {
+            poem::Server::new_with_acceptor(acceptor)
+                .run(endpoint)
+                .await
+                .map_err(StartError::Serve)
+        };
+        Ok((local, serve))
+    }
+}

@@ -1,0 +1,148 @@
+//! The `bedrock-proxy` binary: read arguments, load `.env` and configuration, start logging,
+//! serve.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use bedrock_proxy::config::{process_env, Config, Sources};
+use bedrock_proxy::ProxyBuilder;
+
+const USAGE: &str = "\
+bedrock-proxy: a local HTTP proxy to AWS Bedrock with SigV4 signing
+
+USAGE:
+    bedrock-proxy [--config PATH] [--check]
+
+OPTIONS:
+    --config PATH   configuration file (default: $PROXY_CONFIG, else ./proxy.toml if present)
+    --check         load and validate the configuration, print the resolved profiles, exit
+    --openapi       print the OpenAPI document and exit
+    -h, --help      this text
+    -V, --version   the version
+
+Environment: .env is loaded first (it never overrides variables already set); RUST_LOG sets
+the log level; PROXY_SERVER__PORT=8080 style variables override proxy.toml. See docs/configuration.md.";
+
+struct Args {
+    config: Option<PathBuf>,
+    check: bool,
+    openapi: bool,
+}
+
+fn parse_args() -> Result<Option<Args>, String> {
+    let mut args = Args {
+        config: None,
+        check: false,
+        openapi: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--config" | "-c" => {
+                let path = it.next().ok_or("--config needs a path")?;
+                args.config = Some(PathBuf::from(path));
+            }
+            s if s.starts_with("--config=") => {
+                args.config = Some(PathBuf::from(&s["--config=".len()..]));
+            }
+            "--check" => args.check = true,
+            "--openapi" => args.openapi = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(None);
+            }
+            "-V" | "--version" => {
+                println!("bedrock-proxy {}", env!("CARGO_PKG_VERSION"));
+                return Ok(None);
+            }
+            other => return Err(format!("unknown argument '{other}'\n\n{USAGE}")),
+        }
+    }
+    Ok(Some(args))
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // aws-sigv4 traces canonical requests and signing parameters at trace level: never log them.
+    let filter = filter
+        .add_directive("aws_sigv4=off".parse().expect("static directive"))
+        .add_directive("aws_smithy_runtime=warn".parse().expect("static directive"))
+        .add_directive("aws_config=warn".parse().expect("static directive"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(Some(a)) => a,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = dotenvy::from_path(".env") {
+        if !e.not_found() {
+            eprintln!("error: cannot read .env: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    init_tracing();
+    let config = match Config::load(&Sources {
+        config_path: args.config,
+        env: &process_env,
+    }) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
+    if args.check {
+        println!("configuration OK; listening address {}", config.server.addr);
+        println!("default profile: {}", config.default_profile);
+        for p in &config.profiles {
+            println!(
+                "profile {}: model_id={} region={} endpoint={}",
+                p.name, p.model_id, p.region, p.runtime_endpoint
+            );
+        }
+        for w in &config.warnings {
+            println!("warning: {w}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let app = match ProxyBuilder::new(config).build().await {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.openapi {
+        println!("{}", app.openapi_json());
+        return ExitCode::SUCCESS;
+    }
+    match app.bind(None).await {
+        Ok((addr, serve)) => {
+            tracing::info!(
+                "bedrock-proxy listening on http://{addr} (Swagger UI: http://{addr}/docs)"
+            );
+            match serve.await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! One request, end to end, without HTTP: pick the profile, check and transform the body,
+//! call Bedrock, transform the answer. The api handlers only parse and map results.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use crate::bedrock::{BedrockClient, InvokeOutput};
+use crate::error::{ApiError, ProxyError};
+use crate::profiles::{Profile, Profiles};
+use crate::transform::{EndpointKind, RequestContext};
+
+/// Shared state of a running proxy.
+#[derive(Debug)]
+pub struct Pipeline {
+    pub profiles: Profiles,
+    pub bedrock: BedrockClient,
+}
+
+/// A request that is ready to send: its profile and the final body.
+pub struct Prepared {
+    pub profile: Arc<Profile>,
+    pub body: Bytes,
+}
+
+impl Pipeline {
+    /// Resolve the profile, parse and check the body, run the request chain.
+    pub fn prepare(
+        &self,
+        profile: Option<&str>,
+        endpoint: EndpointKind,
+        headers: &http::HeaderMap,
+        raw: &[u8],
+    ) -> Result<Prepared, ApiError> {
+        let profile = self.profiles.resolve(profile)?;
+        let in_profile = |e: ProxyError| e.in_profile(&profile.name);
+        let mut body = parse_body(raw).map_err(in_profile)?;
+        check_body(&body).map_err(in_profile)?;
+        let ctx = RequestContext {
+            profile: &profile.name,
+            model_id: &profile.model_id,
+            endpoint,
+            headers,
+        };
+        profile
+            .request_chain
+            .apply(&ctx, &mut body)
+            .map_err(in_profile)?;
+        let body = serde_json::to_vec(&body)
+            .map_err(|e| in_profile(ProxyError::Internal(format!("serialize body: {e}"))))?;
+        Ok(Prepared {
+            profile,
+            body: Bytes::from(body),
+        })
+    }
+
+    /// `POST /invoke`: one JSON answer.
+    pub async fn invoke(
+        &self,
+        profile: Option<&str>,
+        headers: &http::HeaderMap,
+        raw: &[u8],
+    ) -> Result<(Arc<Profile>, InvokeOutput), ApiError> {
+        let prepared = self.prepare(profile, EndpointKind::Invoke, headers, raw)?;
+        let profile = prepared.profile;
+        let in_profile = |e: ProxyError| e.in_profile(&profile.name);
+        let mut out = self
+            .bedrock
+            .invoke(&profile, prepared.body)
+            .await
+            .map_err(in_profile)?;
+        if !profile.response_chain.is_empty() {
+            let ctx = RequestContext {
+                profile: &profile.name,
+                model_id: &profile.model_id,
+                endpoint: EndpointKind::Invoke,
+                headers,
+            };
+            let mut value: Value = serde_json::from_slice(&out.body).map_err(|e| {
+                in_profile(ProxyError::Internal(format!(
+                    "Bedrock's answer is not JSON, so response transformers cannot run: {e}"
+                )))
+            })?;
+            profile
+                .response_chain
+                .apply_response(&ctx, &mut value)
+                .map_err(in_profile)?;
+            out.body =
+                Bytes::from(serde_json::to_vec(&value).map_err(|e| {
+                    in_profile(ProxyError::Internal(format!("serialize answer: {e}")))
+                })?);
+        }
+        Ok((profile.clone(), out))
+    }
+}
+
+/// Parse the client's body into a JSON object, or say what is wrong with it.
+pub fn parse_body(raw: &[u8]) -> Result<Map<String, Value>, ProxyError> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(ProxyError::InvalidRequest(
+            "request body is empty; send a JSON object such as {\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":256}".into(),
+        ));
+    }
+    match serde_json::from_slice::<Value>(raw) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(ProxyError::InvalidRequest(format!(
+            "request body must be a JSON object, not {}",
+            json_kind(&other)
+        ))),
+        Err(e) => Err(ProxyError::InvalidRequest(format!(
+            "request body is not valid JSON: {e}"
+        ))),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn bad(msg: String) -> ProxyError {
+    ProxyError::InvalidRequest(msg)
+}
+
+/// Check the fields the proxy relies on, so obvious mistakes get a 400 without a Bedrock call.
+/// Everything else passes through for Bedrock to judge.
+pub fn check_body(body: &Map<String, Value>) -> Result<(), ProxyError> {
+    match (body.get("messages"), body.get("prompt")) {
+        (None, None) => {
+            return Err(bad(
+                "request body needs `messages` (Anthropic Messages API) or `prompt` (legacy text completion), e.g. {\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":256}".into(),
+            ))
+        }
+        (Some(Value::Array(messages)), _) => {
+            if messages.is_empty() {
+                return Err(bad("`messages` must not be empty".into()));
+            }
+            for (i, m) in messages.iter().enumerate() {
+                let Some(m) = m.as_object() else {
+                    return Err(bad(format!(
+                        "`messages[{i}]` must be an object with `role` and `content`, not {}",
+                        json_kind(m)
+                    )));
+                };
+                match m.get("role").and_then(Value::as_str) {
+                    Some("user" | "assistant") => {}
+                    _ => {
+                        return Err(bad(format!(
+                            "`messages[{i}].role` must be \"user\" or \"assistant\""
+                        )))
+                    }
+                }
+                match m.get("content") {
+                    Some(Value::String(_) | Value::Array(_)) => {}
+                    _ => {
+                        return Err(bad(format!(
+                            "`messages[{i}].content` must be a string or an array of content blocks"
+                        )))
+                    }
+                }
+            }
+        }
+        (Some(other), _) => {
+            return Err(bad(format!(
+                "`messages` must be an array of {{role, content}} objects, not {}",
+                json_kind(other)
+            )))
+        }
+        (None, Some(Value::String(_))) => {}
+        (None, Some(other)) => {
+            return Err(bad(format!(
+                "`prompt` must be a string, not {}",
+                json_kind(other)
+            )))
+        }
+    }
+    for key in ["max_tokens", "max_tokens_to_sample", "top_k"] {
+        if let Some(v) = body.get(key) {
+            if !v.as_u64().is_some_and(|n| n > 0 || key == "top_k") {
+                return Err(bad(format!("`{key}` must be a positive integer, not {v}")));
+            }
+        }
+    }
+    for key in ["temperature", "top_p"] {
+        if let Some(v) = body.get(key) {
+            if !v.is_number() {
+                return Err(bad(format!(
+                    "`{key}` must be a number, not {}",
+                    json_kind(v)
+                )));
+            }
+        }
+    }
+    if let Some(v) = body.get("stop_sequences") {
+        if !v.as_array().is_some_and(|a| a.iter().all(Value::is_string)) {
+            return Err(bad("`stop_sequences` must be an array of strings".into()));
+        }
+    }
+    if let Some(v) = body.get("system") {
+        if !(v.is_string() || v.is_array()) {
+            return Err(bad(
+                "`system` must be a string or an array of text blocks".into()
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn check(v: Value) -> Result<(), ProxyError> {
+        check_body(v.as_object().unwrap())
+    }
+
+    #[test]
+    fn body_checks_say_what_to_fix() {
+        assert!(check(json!({"messages":[{"role":"user","content":"Hi"}]})).is_ok());
+        assert!(check(json!({"prompt":"Hi","max_tokens_to_sample":5})).is_ok());
+        let e = check(json!({"max_tokens":5})).unwrap_err().to_string();
+        assert!(e.contains("`messages`") && e.contains("`prompt`"), "{e}");
+        let e = check(json!({"messages":"Hi"})).unwrap_err().to_string();
+        assert!(e.contains("must be an array"), "{e}");
+        let e = check(json!({"messages":[{"role":"bot","content":"x"}]}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("messages[0].role"), "{e}");
+        let e = check(json!({"messages":[{"role":"user","content":"x"}],"max_tokens":"10"}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_tokens"), "{e}");
+        assert!(parse_body(b"[1]")
+            .unwrap_err()
+            .to_string()
+            .contains("an array"));
+        assert!(parse_body(b"{")
+            .unwrap_err()
+            .to_string()
+            .contains("not valid JSON"));
+        assert!(parse_body(b"  ").unwrap_err().to_string().contains("empty"));
+    }
+}

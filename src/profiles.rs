@@ -1,0 +1,198 @@
+//! Named profiles and the router that picks one per request.
+//!
+//! A profile is a Bedrock model (or inference-profile) id, the region it is called from, the
+//! endpoints and timeouts to use, and the transformer chains its requests run through. This
+//! module also knows the cross-region geographies (`us.`, `eu.`, `apac.`, …) and which source
+//! regions may call them, so configuration can warn about mismatches.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::ProxyError;
+use crate::transform::{RequestChain, ResponseChain};
+
+/// Timeouts for calls to Bedrock. There is deliberately no whole-request timeout: a long
+/// answer that keeps producing bytes is never cut.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timeouts {
+    /// TCP + TLS connect.
+    pub connect: Duration,
+    /// From sending the request to receiving the response headers.
+    pub first_byte: Duration,
+    /// Longest silence allowed while reading a response body or an event stream.
+    pub idle: Duration,
+}
+
+/// One routable profile, fully resolved.
+#[derive(Debug)]
+pub struct Profile {
+    pub name: String,
+    pub model_id: String,
+    pub region: String,
+    /// Base URL of bedrock-runtime for this profile (no trailing slash).
+    pub runtime_endpoint: String,
+    /// Base URL of the bedrock control plane for this profile (no trailing slash).
+    pub control_endpoint: String,
+    /// Named profile of the AWS shared config files used for credentials, if any.
+    pub aws_profile: Option<String>,
+    pub timeouts: Timeouts,
+    pub request_chain: RequestChain,
+    pub response_chain: ResponseChain,
+}
+
+/// All profiles, by name, and the default one.
+#[derive(Debug)]
+pub struct Profiles {
+    by_name: BTreeMap<String, Arc<Profile>>,
+    default: Arc<Profile>,
+}
+
+impl Profiles {
+    /// Build the router. `default` must be one of the names.
+    pub fn new(profiles: Vec<Profile>, default: &str) -> Result<Profiles, String> {
+        let by_name: BTreeMap<String, Arc<Profile>> = profiles
+            .into_iter()
+            .map(|p| (p.name.clone(), Arc::new(p)))
+            .collect();
+        let default = by_name
+            .get(default)
+            .cloned()
+            .ok_or_else(|| format!("default profile '{default}' is not defined"))?;
+        Ok(Profiles { by_name, default })
+    }
+
+    /// The profile a request asked for, or the default when it named none.
+    pub fn resolve(&self, name: Option<&str>) -> Result<Arc<Profile>, ProxyError> {
+        match name {
+            None | Some("") => Ok(self.default.clone()),
+            Some(name) => {
+                self.by_name
+                    .get(name)
+                    .cloned()
+                    .ok_or_else(|| ProxyError::UnknownProfile {
+                        name: name.to_string(),
+                        valid: self.names(),
+                    })
+            }
+        }
+    }
+
+    pub fn default_profile(&self) -> &Arc<Profile> {
+        &self.default
+    }
+
+    /// Names in sorted order.
+    pub fn names(&self) -> Vec<String> {
+        self.by_name.keys().cloned().collect()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Profile>> {
+        self.by_name.values()
+    }
+}
+
+/// A cross-region inference geography, from the prefix of an inference-profile id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Geography {
+    /// The id prefix without the dot: `us`, `eu`, `apac`, `jp`, `au`, `ca`, `global`.
+    pub prefix: &'static str,
+    /// The source region this proxy uses when it has to pick one.
+    pub default_region: &'static str,
+    /// Region name prefixes that are source regions of this geography (`None`: any region).
+    region_prefixes: Option<&'static [&'static str]>,
+}
+
+const GEOGRAPHIES: &[Geography] = &[
+    Geography {
+        prefix: "us",
+        default_region: "us-east-1",
+        region_prefixes: Some(&["us-"]),
+    },
+    Geography {
+        prefix: "eu",
+        default_region: "eu-central-1",
+        region_prefixes: Some(&["eu-"]),
+    },
+    Geography {
+        prefix: "apac",
+        default_region: "ap-northeast-1",
+        region_prefixes: Some(&["ap-"]),
+    },
+    Geography {
+        prefix: "jp",
+        default_region: "ap-northeast-1",
+        region_prefixes: Some(&["ap-northeast-1", "ap-northeast-3"]),
+    },
+    Geography {
+        prefix: "au",
+        default_region: "ap-southeast-2",
+        region_prefixes: Some(&["ap-southeast-2", "ap-southeast-4"]),
+    },
+    Geography {
+        prefix: "ca",
+        default_region: "ca-central-1",
+        region_prefixes: Some(&["ca-"]),
+    },
+    Geography {
+        prefix: "global",
+        default_region: "us-east-1",
+        region_prefixes: None,
+    },
+];
+
+impl Geography {
+    /// The geography of a cross-region inference-profile id (`eu.anthropic…` → eu), if any.
+    pub fn of_model_id(model_id: &str) -> Option<Geography> {
+        let prefix = model_id.split_once('.')?.0;
+        GEOGRAPHIES.iter().copied().find(|g| g.prefix == prefix)
+    }
+
+    /// Whether `region` is a source region of this geography.
+    pub fn accepts_region(&self, region: &str) -> bool {
+        match self.region_prefixes {
+            None => true,
+            Some(prefixes) => prefixes.iter().any(|p| region.starts_with(p)),
+        }
+    }
+}
+
+/// The region an ARN names (`arn:aws:bedrock:eu-west-1:…` → `eu-west-1`).
+pub fn region_of_arn(id: &str) -> Option<&str> {
+    let mut parts = id.split(':');
+    if parts.next()? != "arn" {
+        return None;
+    }
+    let region = parts.nth(2)?;
+    (!region.is_empty()).then_some(region)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geography_from_prefix() {
+        let eu = Geography::of_model_id("eu.anthropic.claude-sonnet-4-20250514-v1:0").unwrap();
+        assert_eq!(eu.prefix, "eu");
+        assert!(eu.accepts_region("eu-west-1"));
+        assert!(!eu.accepts_region("us-east-1"));
+        let apac = Geography::of_model_id("apac.anthropic.x").unwrap();
+        assert!(!apac.accepts_region("us-east-1"));
+        assert!(Geography::of_model_id("anthropic.claude-3-haiku-20240307-v1:0").is_none());
+        assert!(Geography::of_model_id("global.x")
+            .unwrap()
+            .accepts_region("eu-west-3"));
+    }
+
+    #[test]
+    fn arn_region() {
+        assert_eq!(
+            region_of_arn(
+                "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/abc"
+            ),
+            Some("eu-west-1")
+        );
+        assert_eq!(region_of_arn("eu.anthropic.x"), None);
+    }
+}
