@@ -121,12 +121,12 @@ impl ProxyBuilder {
 impl App {
     /// The whole HTTP application as a poem endpoint (for embedding in a larger poem app).
     pub fn endpoint(&self) -> impl poem::Endpoint {
-        api::app(self.pipeline.clone())
+        api::app(self.pipeline.clone(), self.config.server.stream_keepalive)
     }
 
     /// The OpenAPI document as JSON.
     pub fn openapi_json(&self) -> String {
-        api::openapi(self.pipeline.clone()).spec()
+        api::openapi(self.pipeline.clone(), self.config.server.stream_keepalive).spec()
     }
 
     /// Bind the configured address (or `addr`) and return the bound address with a future

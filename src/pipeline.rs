@@ -4,12 +4,16 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
+use crate::bedrock::eventstream::{model_events, StreamError};
+use crate::bedrock::types::{passthrough_headers, stream_exception_status};
 use crate::bedrock::{BedrockClient, InvokeOutput};
 use crate::error::{ApiError, ProxyError};
 use crate::profiles::{Profile, Profiles};
-use crate::transform::{EndpointKind, RequestContext};
+use crate::transform::{EndpointKind, EventAction, RequestContext};
 
 /// Shared state of a running proxy.
 #[derive(Debug)]
@@ -92,6 +96,152 @@ impl Pipeline {
                 })?);
         }
         Ok((profile.clone(), out))
+    }
+}
+
+/// One item of a proxied stream: a model event (its `type` and JSON), or the error that ends it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamItem {
+    Event { name: String, data: Bytes },
+    Error(StreamError),
+}
+
+/// A stream that has started: Bedrock accepted the request and sent its first event.
+pub struct StreamStart {
+    pub profile: Arc<Profile>,
+    /// Bedrock's `x-amzn-*` response headers.
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub items: BoxStream<'static, StreamItem>,
+}
+
+impl Pipeline {
+    /// `POST /invoke_stream`: Bedrock's events, transformed, as they arrive.
+    ///
+    /// The first event is awaited before answering, so that an error Bedrock reports before
+    /// any output (an HTTP error, or an exception as the first frame) becomes an HTTP status.
+    pub async fn invoke_stream(
+        &self,
+        profile: Option<&str>,
+        headers: &http::HeaderMap,
+        raw: &[u8],
+    ) -> Result<StreamStart, ApiError> {
+        let prepared = self.prepare(profile, EndpointKind::InvokeStream, headers, raw)?;
+        let profile = prepared.profile;
+        let response = self
+            .bedrock
+            .invoke_stream(&profile, prepared.body)
+            .await
+            .map_err(|e| e.in_profile(&profile.name))?;
+        let upstream_headers = passthrough_headers(response.headers());
+        let upstream_id = crate::bedrock::types::request_id(response.headers());
+        let mut events = model_events(response, profile.timeouts.idle).boxed();
+        let first = match events.next().await {
+            Some(Err(e)) => {
+                return Err(ProxyError::Upstream {
+                    status: stream_exception_status(&e.kind),
+                    error_type: e.kind,
+                    message: e.message,
+                    upstream_request_id: upstream_id,
+                }
+                .in_profile(&profile.name))
+            }
+            other => other,
+        };
+        let events = futures_util::stream::iter(first).chain(events);
+        let items: BoxStream<'static, StreamItem> = if profile.response_chain.is_empty() {
+            events
+                .map(|e| match e {
+                    Ok(data) => StreamItem::Event {
+                        name: event_type(&data),
+                        data,
+                    },
+                    Err(e) => StreamItem::Error(e),
+                })
+                .boxed()
+        } else {
+            let p = profile.clone();
+            let headers = headers.clone();
+            events
+                .filter_map(move |e| {
+                    let item = match e {
+                        Ok(data) => transform_event(&p, &headers, &data),
+                        Err(e) => Some(StreamItem::Error(e)),
+                    };
+                    futures_util::future::ready(item)
+                })
+                .boxed()
+        };
+        Ok(StreamStart {
+            profile,
+            headers: upstream_headers,
+            items: stop_after_error(items),
+        })
+    }
+}
+
+/// End a stream right after its first error item.
+fn stop_after_error(items: BoxStream<'static, StreamItem>) -> BoxStream<'static, StreamItem> {
+    futures_util::stream::unfold((items, false), |(mut items, stopped)| async move {
+        if stopped {
+            return None;
+        }
+        let item = items.next().await?;
+        let stop = matches!(item, StreamItem::Error(_));
+        Some((item, (items, stop)))
+    })
+    .boxed()
+}
+
+/// Run the profile's response chain on one event; `None` when a transformer dropped it.
+fn transform_event(
+    profile: &Profile,
+    headers: &http::HeaderMap,
+    data: &[u8],
+) -> Option<StreamItem> {
+    let ctx = RequestContext {
+        profile: &profile.name,
+        model_id: &profile.model_id,
+        endpoint: EndpointKind::InvokeStream,
+        headers,
+    };
+    let mut value: Value = match serde_json::from_slice(data) {
+        Ok(v) => v,
+        Err(e) => {
+            return Some(StreamItem::Error(StreamError::interrupted(format!(
+                "Bedrock sent an event that is not JSON: {e}"
+            ))))
+        }
+    };
+    match profile.response_chain.apply_event(&ctx, &mut value) {
+        Ok(EventAction::Drop) => None,
+        Ok(EventAction::Keep) => match serde_json::to_vec(&value) {
+            Ok(bytes) => {
+                let data = Bytes::from(bytes);
+                Some(StreamItem::Event {
+                    name: event_type(&data),
+                    data,
+                })
+            }
+            Err(e) => Some(StreamItem::Error(StreamError::interrupted(e.to_string()))),
+        },
+        Err(e) => Some(StreamItem::Error(StreamError {
+            kind: e.error_type().to_string(),
+            message: e.to_string(),
+        })),
+    }
+}
+
+/// The `type` of a model event (`content_block_delta`, …); `completion` for legacy
+/// text-completion chunks, which have none.
+pub fn event_type(data: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Typed<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: Option<std::borrow::Cow<'a, str>>,
+    }
+    match serde_json::from_slice::<Typed<'_>>(data) {
+        Ok(Typed { kind: Some(k) }) => k.into_owned(),
+        _ => "completion".to_string(),
     }
 }
 

@@ -8,12 +8,19 @@ use poem_openapi::param::Query;
 use poem_openapi::OpenApi;
 
 use super::middleware::PROFILE_HEADER;
-use super::payload::{InvokeJson, JsonBody, RawResponse};
+use super::payload::{InvokeJson, InvokeSse, JsonBody, RawResponse};
 use super::ApiTags;
 use crate::pipeline::Pipeline;
 
 pub struct InvokeApi {
     pub pipeline: Arc<Pipeline>,
+    pub keepalive: std::time::Duration,
+}
+
+fn set_profile(headers: &mut poem::http::HeaderMap, profile: &str) {
+    if let Ok(v) = HeaderValue::from_str(profile) {
+        headers.insert(PROFILE_HEADER, v);
+    }
 }
 
 #[OpenApi]
@@ -48,9 +55,44 @@ impl InvokeApi {
         for (name, value) in out.headers {
             headers.insert(name, value);
         }
-        if let Ok(v) = HeaderValue::from_str(&profile.name) {
-            headers.insert(PROFILE_HEADER, v);
+        set_profile(headers, &profile.name);
+        Ok(RawResponse::new(response))
+    }
+
+    /// Invoke a model, streaming
+    ///
+    /// Takes the same bodies as `/invoke` and answers Server-Sent Events in Anthropic's
+    /// streaming format, each event flushed as soon as Bedrock sends it:
+    /// `event: message_start`, `content_block_start`, `content_block_delta`…,
+    /// `content_block_stop`, `message_delta`, `message_stop` (with
+    /// `amazon-bedrock-invocationMetrics`). An error before the first event is an HTTP error;
+    /// an error after it is a final `event: error` with
+    /// `{"type":"error","error":{"type":…,"message":…}}`. Try it with `curl -N`.
+    #[oai(path = "/invoke_stream", method = "post", tag = "ApiTags::Invoke")]
+    async fn invoke_stream(
+        &self,
+        req: &Request,
+        /// Profile to use (`apac`, `us`, `eu`, `global`, or one you configured); default when absent.
+        profile: Query<Option<String>>,
+        body: JsonBody,
+    ) -> poem::Result<RawResponse<InvokeSse>> {
+        let start = self
+            .pipeline
+            .invoke_stream(profile.0.as_deref(), req.headers(), &body.0)
+            .await?;
+        let mut response = Response::builder()
+            .content_type("text/event-stream")
+            .header("cache-control", "no-cache")
+            .header("x-accel-buffering", "no")
+            .body(Body::from_bytes_stream(super::sse::body(
+                start.items,
+                self.keepalive,
+            )));
+        let headers = response.headers_mut();
+        for (name, value) in start.headers {
+            headers.insert(name, value);
         }
+        set_profile(headers, &start.profile.name);
         Ok(RawResponse::new(response))
     }
 }

@@ -9,8 +9,10 @@ mod invoke;
 mod middleware;
 mod payload;
 mod profiles;
+mod sse;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::{OpenApiService, Tags};
@@ -29,11 +31,15 @@ pub enum ApiTags {
 }
 
 /// The `OpenApiService` with every operation (also used to print the spec).
-pub fn openapi(state: Arc<Pipeline>) -> OpenApiService<impl poem_openapi::OpenApi, ()> {
+pub fn openapi(
+    state: Arc<Pipeline>,
+    keepalive: Duration,
+) -> OpenApiService<impl poem_openapi::OpenApi, ()> {
     OpenApiService::new(
         (
             invoke::InvokeApi {
                 pipeline: state.clone(),
+                keepalive,
             },
             profiles::ProfilesApi { pipeline: state },
             health::HealthApi,
@@ -49,8 +55,8 @@ pub fn openapi(state: Arc<Pipeline>) -> OpenApiService<impl poem_openapi::OpenAp
 }
 
 /// The whole application as one poem endpoint.
-pub fn app(state: Arc<Pipeline>) -> impl Endpoint {
-    let api = openapi(state);
+pub fn app(state: Arc<Pipeline>, keepalive: Duration) -> impl Endpoint {
+    let api = openapi(state, keepalive);
     let ui = api.swagger_ui();
     let spec = api.spec_endpoint();
     Route::new()

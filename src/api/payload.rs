@@ -133,3 +133,15 @@ impl SuccessDoc for InvokeJson {
         InvokeResponseDoc::register(registry);
     }
 }
+
+/// `/invoke_stream`'s success: Server-Sent Events.
+pub struct InvokeSse;
+
+impl SuccessDoc for InvokeSse {
+    const CONTENT_TYPE: &'static str = "text/event-stream";
+    const DESCRIPTION: &'static str = "Server-Sent Events, one per model event, e.g.\n\n```\nevent: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\n```\n\nA stream that fails after it started ends with `event: error`.";
+    fn schema_ref() -> MetaSchemaRef {
+        String::schema_ref()
+    }
+    fn register(_registry: &mut Registry) {}
+}

@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod credentials;
+pub mod eventstream;
 pub mod signing;
 pub mod types;
 

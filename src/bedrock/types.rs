@@ -109,3 +109,20 @@ mod tests {
         assert_eq!(e.error_type(), "ServiceUnavailableException");
     }
 }
+
+/// The HTTP status for an exception Bedrock sent inside a stream, when the proxy can still
+/// answer with a status (nothing was sent to the client yet).
+pub fn stream_exception_status(kind: &str) -> u16 {
+    match kind {
+        "ThrottlingException" | "ModelNotReadyException" => 429,
+        "ValidationException" => 400,
+        "AccessDeniedException" => 403,
+        "ResourceNotFoundException" => 404,
+        "ModelStreamErrorException" | "ModelErrorException" => 424,
+        "ModelTimeoutException" => 408,
+        "ServiceUnavailableException" => 503,
+        "stream_timeout" => 504,
+        "stream_interrupted" => 502,
+        _ => 500,
+    }
+}
