@@ -69,7 +69,10 @@ fn init_tracing() {
         .add_directive("aws_sigv4=off".parse().expect("static directive"))
         .add_directive("aws_smithy_runtime=warn".parse().expect("static directive"))
         .add_directive("aws_config=warn".parse().expect("static directive"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
 }
 
 #[tokio::main]
