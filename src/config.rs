@@ -112,7 +112,7 @@ impl Default for RawServer {
             host: "127.0.0.1".into(),
             port: 3000,
             default_profile: "apac".into(),
-            stream_keepalive_secs: 15.0,
+            stream_keepalive_secs: 1.0,
         }
     }
 }
