@@ -69,6 +69,7 @@ pub struct RawConfig {
 pub struct RawServer {
     /// Address to bind; loopback by default.
     pub host: String,
+    /// 0 picks a free port (the log says which).
     pub port: u16,
     /// Profile used when a request names none.
     pub default_profile: String,
@@ -179,9 +180,9 @@ pub struct ProfileConfig {
 /// A configuration that cannot be used. The message names the source, the key and the problem.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("configuration error: {0}")]
+    #[error("invalid configuration: {0}")]
     Parse(String),
-    #[error("configuration error: {key} (from {source_name}): {problem}")]
+    #[error("invalid configuration: {key} (from {source_name}): {problem}")]
     Invalid {
         key: String,
         source_name: String,
@@ -411,13 +412,6 @@ fn validate(
 ) -> Result<Config, ConfigError> {
     let mut warnings = Vec::new();
     let host = parse_host(figment, &raw.server.host)?;
-    if raw.server.port == 0 {
-        return Err(invalid(
-            figment,
-            "server.port",
-            "must be between 1 and 65535",
-        ));
-    }
     let stream_keepalive = duration(
         figment,
         "server.stream_keepalive_secs",
