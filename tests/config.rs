@@ -10,7 +10,10 @@ use serde_json::Value;
 use support::{command, hi, scratch_dir, spawn_binary, FakeBedrock};
 
 fn check(dir: &Path, vars: &[(&str, &str)]) -> Output {
-    command(dir, vars).arg("--check").output().expect("run binary")
+    command(dir, vars)
+        .arg("--check")
+        .output()
+        .expect("run binary")
 }
 
 fn stdout(o: &Output) -> String {
@@ -57,18 +60,30 @@ fn defaults_file_dotenv_environment_in_that_order() {
     )
     .unwrap();
     let text = stdout(&check(d, &[]));
-    assert!(profile_line(&text, "eu").contains("region=eu-west-2"), "{text}");
+    assert!(
+        profile_line(&text, "eu").contains("region=eu-west-2"),
+        "{text}"
+    );
     assert!(profile_line(&text, "us").contains("region=us-east-2"));
-    assert!(text.contains("127.0.0.1:4000"), "file keys .env does not set stay");
+    assert!(
+        text.contains("127.0.0.1:4000"),
+        "file keys .env does not set stay"
+    );
 
     // The real environment beats .env (dotenvy never overrides a set variable).
     let text = stdout(&check(d, &[("PROXY_PROFILES__EU__REGION", "eu-west-3")]));
-    assert!(profile_line(&text, "eu").contains("region=eu-west-3"), "{text}");
+    assert!(
+        profile_line(&text, "eu").contains("region=eu-west-3"),
+        "{text}"
+    );
     assert!(profile_line(&text, "us").contains("region=us-east-2"));
 
     // --config and PROXY_CONFIG pick another file.
     std::fs::write(d.join("other.toml"), "[server]\nport = 4100\n").unwrap();
-    let out = command(d, &[]).args(["--config", "other.toml", "--check"]).output().unwrap();
+    let out = command(d, &[])
+        .args(["--config", "other.toml", "--check"])
+        .output()
+        .unwrap();
     assert!(stdout(&out).contains("127.0.0.1:4100"));
     let text = stdout(&check(d, &[("PROXY_CONFIG", "other.toml")]));
     assert!(text.contains("127.0.0.1:4100"));
@@ -82,55 +97,190 @@ fn legacy_variables_keep_working() {
     // geography (AWS_REGION=us-east-1 does not fit `eu.`, so eu-central-1).
     let text = stdout(&check(
         d,
-        &[("INFERENCE_PROFILE", "eu.anthropic.claude-3-7-sonnet-20250219-v1:0"), ("AWS_REGION", "us-east-1")],
+        &[
+            (
+                "INFERENCE_PROFILE",
+                "eu.anthropic.claude-3-7-sonnet-20250219-v1:0",
+            ),
+            ("AWS_REGION", "us-east-1"),
+        ],
     ));
-    assert!(profile_line(&text, "apac")
-        .contains("model_id=eu.anthropic.claude-3-7-sonnet-20250219-v1:0 region=eu-central-1"), "{text}");
+    assert!(
+        profile_line(&text, "apac")
+            .contains("model_id=eu.anthropic.claude-3-7-sonnet-20250219-v1:0 region=eu-central-1"),
+        "{text}"
+    );
     // When AWS_REGION fits the geography, it is used.
     let text = stdout(&check(
         d,
-        &[("INFERENCE_PROFILE", "eu.anthropic.claude-3-7-sonnet-20250219-v1:0"), ("AWS_REGION", "eu-west-1")],
+        &[
+            (
+                "INFERENCE_PROFILE",
+                "eu.anthropic.claude-3-7-sonnet-20250219-v1:0",
+            ),
+            ("AWS_REGION", "eu-west-1"),
+        ],
     ));
-    assert!(profile_line(&text, "apac").contains("region=eu-west-1"), "{text}");
+    assert!(
+        profile_line(&text, "apac").contains("region=eu-west-1"),
+        "{text}"
+    );
     // INFERENCE_PROFILE as a profile name selects the default profile.
     let text = stdout(&check(d, &[("INFERENCE_PROFILE", "us")]));
     assert!(text.contains("default profile: us"), "{text}");
     // AWS_REGION is the region of a profile that names none.
-    std::fs::write(d.join("proxy.toml"), "[profiles.haiku]\nmodel_id = \"anthropic.claude-3-haiku-20240307-v1:0\"\n").unwrap();
+    std::fs::write(
+        d.join("proxy.toml"),
+        "[profiles.haiku]\nmodel_id = \"anthropic.claude-3-haiku-20240307-v1:0\"\n",
+    )
+    .unwrap();
     let text = stdout(&check(d, &[("AWS_REGION", "us-west-2")]));
-    assert!(profile_line(&text, "haiku").contains("region=us-west-2"), "{text}");
+    assert!(
+        profile_line(&text, "haiku").contains("region=us-west-2"),
+        "{text}"
+    );
     // Endpoint variables: most specific wins.
     let text = stdout(&check(
         d,
-        &[("AWS_REGION", "us-west-2"), ("AWS_ENDPOINT_URL", "http://127.0.0.1:9001"), ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://127.0.0.1:9002")],
+        &[
+            ("AWS_REGION", "us-west-2"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9001"),
+            ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://127.0.0.1:9002"),
+        ],
     ));
-    assert!(profile_line(&text, "haiku").contains("endpoint=http://127.0.0.1:9002"), "{text}");
-    let text = stdout(&check(d, &[("AWS_REGION", "us-west-2"), ("AWS_ENDPOINT_URL", "http://127.0.0.1:9001")]));
-    assert!(profile_line(&text, "haiku").contains("endpoint=http://127.0.0.1:9001"), "{text}");
+    assert!(
+        profile_line(&text, "haiku").contains("endpoint=http://127.0.0.1:9002"),
+        "{text}"
+    );
+    let text = stdout(&check(
+        d,
+        &[
+            ("AWS_REGION", "us-west-2"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9001"),
+        ],
+    ));
+    assert!(
+        profile_line(&text, "haiku").contains("endpoint=http://127.0.0.1:9001"),
+        "{text}"
+    );
     // A prefix that does not fit its region is a warning, not an error.
-    std::fs::write(d.join("proxy.toml"), "[profiles.eu]\nregion = \"us-east-1\"\n").unwrap();
+    std::fs::write(
+        d.join("proxy.toml"),
+        "[profiles.eu]\nregion = \"us-east-1\"\n",
+    )
+    .unwrap();
     let out = check(d, &[]);
     assert!(out.status.success());
-    assert!(stdout(&out).contains("warning: profile 'eu'"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("warning: profile 'eu'"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
 fn every_config_error_names_source_key_and_problem() {
-    let cases: Vec<(&str, Option<&str>, Vec<(&str, &str)>, Vec<&str>)> = vec![
-        ("unknown key in file", Some("[server]\nprot = 1\n"), vec![], vec!["server.prot", "proxy.toml", "unknown field"]),
-        ("unknown key in env", None, vec![("PROXY_SERVER__PROT", "1")], vec!["PROXY_SERVER__PROT", "unknown field"]),
-        ("bad port", None, vec![("PROXY_SERVER__PORT", "eighty")], vec!["PROXY_SERVER__PORT", "server.port"]),
-        ("port out of range", Some("[server]\nport = 70000\n"), vec![], vec!["server.port", "proxy.toml"]),
-        ("missing default profile", Some("[server]\ndefault_profile = \"mars\"\n"), vec![], vec!["server.default_profile", "proxy.toml", "mars", "apac, eu, global, us"]),
-        ("empty model id", Some("[profiles.eu]\nmodel_id = \"\"\n"), vec![], vec!["profiles.eu.model_id", "proxy.toml", "must not be empty"]),
-        ("bad profile url", Some("[profiles.eu]\nendpoint_url = \"not a url\"\n"), vec![], vec!["profiles.eu.endpoint_url", "proxy.toml"]),
-        ("bad env url", None, vec![("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "ftp//x")], vec!["AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "URL"]),
-        ("bad host", Some("[server]\nhost = \"my laptop\"\n"), vec![], vec!["server.host", "IP address"]),
-        ("bad region", None, vec![("PROXY_PROFILES__EU__REGION", "Europe")], vec!["profiles.eu.region", "PROXY_PROFILES__EU__REGION", "not an AWS region"]),
-        ("no region", Some("[profiles.x]\nmodel_id = \"m\"\n"), vec![], vec!["profiles.x.region", "AWS_REGION"]),
-        ("bad timeout", Some("[upstream]\nconnect_timeout_secs = -1\n"), vec![], vec!["upstream.connect_timeout_secs", "positive"]),
-        ("broken toml", Some("[server\nport = 1\n"), vec![], vec!["proxy.toml"]),
-        ("missing explicit file", None, vec![("PROXY_CONFIG", "nope.toml")], vec!["nope.toml", "does not exist"]),
+    // (what, proxy.toml, environment, expected parts of the message)
+    type Case<'a> = (
+        &'a str,
+        Option<&'a str>,
+        Vec<(&'a str, &'a str)>,
+        Vec<&'a str>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "unknown key in file",
+            Some("[server]\nprot = 1\n"),
+            vec![],
+            vec!["server.prot", "proxy.toml", "unknown field"],
+        ),
+        (
+            "unknown key in env",
+            None,
+            vec![("PROXY_SERVER__PROT", "1")],
+            vec!["PROXY_SERVER__PROT", "unknown field"],
+        ),
+        (
+            "bad port",
+            None,
+            vec![("PROXY_SERVER__PORT", "eighty")],
+            vec!["PROXY_SERVER__PORT", "server.port"],
+        ),
+        (
+            "port out of range",
+            Some("[server]\nport = 70000\n"),
+            vec![],
+            vec!["server.port", "proxy.toml"],
+        ),
+        (
+            "missing default profile",
+            Some("[server]\ndefault_profile = \"mars\"\n"),
+            vec![],
+            vec![
+                "server.default_profile",
+                "proxy.toml",
+                "mars",
+                "apac, eu, global, us",
+            ],
+        ),
+        (
+            "empty model id",
+            Some("[profiles.eu]\nmodel_id = \"\"\n"),
+            vec![],
+            vec!["profiles.eu.model_id", "proxy.toml", "must not be empty"],
+        ),
+        (
+            "bad profile url",
+            Some("[profiles.eu]\nendpoint_url = \"not a url\"\n"),
+            vec![],
+            vec!["profiles.eu.endpoint_url", "proxy.toml"],
+        ),
+        (
+            "bad env url",
+            None,
+            vec![("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "ftp//x")],
+            vec!["AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "URL"],
+        ),
+        (
+            "bad host",
+            Some("[server]\nhost = \"my laptop\"\n"),
+            vec![],
+            vec!["server.host", "IP address"],
+        ),
+        (
+            "bad region",
+            None,
+            vec![("PROXY_PROFILES__EU__REGION", "Europe")],
+            vec![
+                "profiles.eu.region",
+                "PROXY_PROFILES__EU__REGION",
+                "not an AWS region",
+            ],
+        ),
+        (
+            "no region",
+            Some("[profiles.x]\nmodel_id = \"m\"\n"),
+            vec![],
+            vec!["profiles.x.region", "AWS_REGION"],
+        ),
+        (
+            "bad timeout",
+            Some("[upstream]\nconnect_timeout_secs = -1\n"),
+            vec![],
+            vec!["upstream.connect_timeout_secs", "positive"],
+        ),
+        (
+            "broken toml",
+            Some("[server\nport = 1\n"),
+            vec![],
+            vec!["proxy.toml"],
+        ),
+        (
+            "missing explicit file",
+            None,
+            vec![("PROXY_CONFIG", "nope.toml")],
+            vec!["nope.toml", "does not exist"],
+        ),
     ];
     for (what, file, vars, expect) in cases {
         let dir = scratch_dir();
@@ -140,7 +290,11 @@ fn every_config_error_names_source_key_and_problem() {
         let out = check(dir.path(), &vars);
         assert!(!out.status.success(), "{what}: must fail");
         let err = stderr(&out);
-        assert_eq!(err.matches("error:").count(), 1, "{what}: one message: {err}");
+        assert_eq!(
+            err.matches("error:").count(),
+            1,
+            "{what}: one message: {err}"
+        );
         for needle in expect {
             assert!(err.contains(needle), "{what}: '{needle}' missing in: {err}");
         }
@@ -154,14 +308,26 @@ async fn starts_without_credentials_and_says_what_to_set() {
     let url = fake.url();
     let bin = spawn_binary(dir.path(), &[("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", &url)]);
     let http = reqwest::Client::new();
-    let health = http.get(format!("{}/health", bin.url)).send().await.unwrap();
+    let health = http
+        .get(format!("{}/health", bin.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    let resp = http.post(format!("{}/invoke", bin.url)).json(&hi()).send().await.unwrap();
+    let resp = http
+        .post(format!("{}/invoke", bin.url))
+        .json(&hi())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 500);
     let err: Value = resp.json().await.unwrap();
     assert_eq!(err["error"]["type"], "CredentialsUnavailable");
     let msg = err["error"]["message"].as_str().unwrap();
-    assert!(msg.contains("AWS_ACCESS_KEY_ID") && msg.contains("AWS_SECRET_ACCESS_KEY"), "{msg}");
+    assert!(
+        msg.contains("AWS_ACCESS_KEY_ID") && msg.contains("AWS_SECRET_ACCESS_KEY"),
+        "{msg}"
+    );
     assert_eq!(fake.request_count(), 0);
 }
 
@@ -196,8 +362,15 @@ async fn credentials_from_dotenv_sign_requests_and_never_reach_the_logs() {
     let signature = auth.rsplit("Signature=").next().unwrap().to_string();
     std::thread::sleep(std::time::Duration::from_millis(200));
     let log = bin.log.lock().unwrap().join("\n");
-    assert!(log.contains("request done"), "request log line missing: {log}");
-    for secret in [creds.secret_key.as_str(), signature.as_str(), "client-key-must-not-be-logged"] {
+    assert!(
+        log.contains("request done"),
+        "request log line missing: {log}"
+    );
+    for secret in [
+        creds.secret_key.as_str(),
+        signature.as_str(),
+        "client-key-must-not-be-logged",
+    ] {
         assert!(!log.contains(secret), "a secret reached the log");
     }
 }

@@ -89,7 +89,7 @@ impl EventDecoder {
     }
 
     /// The next complete frame, `Ok(None)` when more bytes are needed.
-    pub fn next(&mut self) -> Result<Option<Decoded>, StreamError> {
+    pub fn next_frame(&mut self) -> Result<Option<Decoded>, StreamError> {
         let message = match self.frames.decode_frame(&mut self.buf) {
             Ok(DecodedFrame::Complete(m)) => {
                 self.mid_frame = false;
@@ -176,7 +176,7 @@ pub fn model_events(
             return None;
         }
         loop {
-            match st.decoder.next() {
+            match st.decoder.next_frame() {
                 Ok(Some(Decoded::Event(bytes))) => return Some((Ok(bytes), st)),
                 Ok(Some(Decoded::Other)) => continue,
                 Ok(None) => {}
@@ -259,7 +259,7 @@ mod tests {
         let mut out = Vec::new();
         for b in &bytes {
             d.push(std::slice::from_ref(b));
-            while let Some(Decoded::Event(e)) = d.next().unwrap() {
+            while let Some(Decoded::Event(e)) = d.next_frame().unwrap() {
                 out.push(String::from_utf8(e.to_vec()).unwrap());
             }
         }
@@ -281,7 +281,7 @@ mod tests {
             ],
             br#"{"message":"slow down"}"#,
         ));
-        let e = d.next().unwrap_err();
+        let e = d.next_frame().unwrap_err();
         assert_eq!(e.kind, "ThrottlingException");
         assert_eq!(e.message, "slow down");
     }
@@ -293,7 +293,7 @@ mod tests {
         bytes[last] ^= 0x01;
         let mut d = EventDecoder::new();
         d.push(&bytes);
-        assert_eq!(d.next().unwrap_err().kind, "stream_interrupted");
+        assert_eq!(d.next_frame().unwrap_err().kind, "stream_interrupted");
     }
 
     /// The byte-exact vectors published with the AWS event-stream spec

@@ -79,6 +79,23 @@ pub fn passthrough_headers(headers: &HeaderMap) -> Vec<(http::HeaderName, http::
         .collect()
 }
 
+/// The HTTP status for an exception Bedrock sent inside a stream, when the proxy can still
+/// answer with a status (nothing was sent to the client yet).
+pub fn stream_exception_status(kind: &str) -> u16 {
+    match kind {
+        "ThrottlingException" | "ModelNotReadyException" => 429,
+        "ValidationException" => 400,
+        "AccessDeniedException" => 403,
+        "ResourceNotFoundException" => 404,
+        "ModelStreamErrorException" | "ModelErrorException" => 424,
+        "ModelTimeoutException" => 408,
+        "ServiceUnavailableException" => 503,
+        "stream_timeout" => 504,
+        "stream_interrupted" => 502,
+        _ => 500,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,22 +124,5 @@ mod tests {
 
         let e = upstream_error(503, &HeaderMap::new(), b"");
         assert_eq!(e.error_type(), "ServiceUnavailableException");
-    }
-}
-
-/// The HTTP status for an exception Bedrock sent inside a stream, when the proxy can still
-/// answer with a status (nothing was sent to the client yet).
-pub fn stream_exception_status(kind: &str) -> u16 {
-    match kind {
-        "ThrottlingException" | "ModelNotReadyException" => 429,
-        "ValidationException" => 400,
-        "AccessDeniedException" => 403,
-        "ResourceNotFoundException" => 404,
-        "ModelStreamErrorException" | "ModelErrorException" => 424,
-        "ModelTimeoutException" => 408,
-        "ServiceUnavailableException" => 503,
-        "stream_timeout" => 504,
-        "stream_interrupted" => 502,
-        _ => 500,
     }
 }
