@@ -28,12 +28,14 @@ use bedrock::{BedrockClient, CredentialStore};
 use config::Config;
 use pipeline::Pipeline;
 use profiles::{Profile, Profiles};
-use transform::{RequestChain, ResponseChain};
+use transform::{RequestChain, RequestTransformer, ResponseChain, ResponseTransformer};
 
 /// Assembles a proxy from a checked configuration.
 pub struct ProxyBuilder {
     config: Config,
     credentials: Option<CredentialStore>,
+    extra_request: Vec<(Option<String>, Arc<dyn RequestTransformer>)>,
+    extra_response: Vec<(Option<String>, Arc<dyn ResponseTransformer>)>,
 }
 
 /// A proxy ready to serve.
@@ -61,7 +63,33 @@ impl ProxyBuilder {
         ProxyBuilder {
             config,
             credentials: None,
+            extra_request: Vec::new(),
+            extra_response: Vec::new(),
         }
+    }
+
+    /// Append a request transformer to one profile's chain (`Some(name)`) or to every
+    /// profile's (`None`). It runs after the built-ins.
+    pub fn request_transformer(
+        mut self,
+        profile: Option<&str>,
+        transformer: Arc<dyn RequestTransformer>,
+    ) -> Self {
+        self.extra_request
+            .push((profile.map(str::to_string), transformer));
+        self
+    }
+
+    /// Append a response transformer to one profile's chain (`Some(name)`) or to every
+    /// profile's (`None`). It sees whole JSON answers and each stream event.
+    pub fn response_transformer(
+        mut self,
+        profile: Option<&str>,
+        transformer: Arc<dyn ResponseTransformer>,
+    ) -> Self {
+        self.extra_response
+            .push((profile.map(str::to_string), transformer));
+        self
     }
 
     /// Use these credentials instead of the standard AWS chain.
@@ -94,6 +122,21 @@ impl ProxyBuilder {
             config.profiles.iter().map(|p| p.timeouts.connect),
         )
         .map_err(|e| StartError::Setup(e.to_string()))?;
+        for name in self
+            .extra_request
+            .iter()
+            .map(|(n, _)| n)
+            .chain(self.extra_response.iter().map(|(n, _)| n))
+            .flatten()
+        {
+            if !config.profiles.iter().any(|p| &p.name == name) {
+                return Err(StartError::Setup(format!(
+                    "a transformer was added to profile '{name}', which is not configured"
+                )));
+            }
+        }
+        let applies =
+            |target: &Option<String>, name: &str| target.as_deref().is_none_or(|t| t == name);
         let profiles = config
             .profiles
             .iter()
@@ -105,8 +148,22 @@ impl ProxyBuilder {
                 control_endpoint: p.control_endpoint.clone(),
                 aws_profile: p.aws_profile.clone(),
                 timeouts: p.timeouts,
-                request_chain: RequestChain::builtin_default(),
-                response_chain: ResponseChain::default(),
+                request_chain: {
+                    let mut chain = RequestChain::builtin_default();
+                    for (target, t) in &self.extra_request {
+                        if applies(target, &p.name) {
+                            chain.push(t.clone());
+                        }
+                    }
+                    chain
+                },
+                response_chain: ResponseChain::new(
+                    self.extra_response
+                        .iter()
+                        .filter(|(target, _)| applies(target, &p.name))
+                        .map(|(_, t)| t.clone())
+                        .collect(),
+                ),
             })
             .collect();
         let profiles =

@@ -101,6 +101,11 @@ impl RequestChain {
         self.0.iter().map(|t| t.name().to_string()).collect()
     }
 
+    /// Append a transformer at the end of the chain.
+    pub fn push(&mut self, t: Arc<dyn RequestTransformer>) {
+        self.0.push(t);
+    }
+
     pub fn apply(
         &self,
         ctx: &RequestContext<'_>,

@@ -49,6 +49,16 @@ pub async fn start_proxy(fake: &FakeBedrock, toml: &str) -> Proxy {
 
 /// Like `start_proxy`, with extra variables for the configuration loader.
 pub async fn start_proxy_with(fake: &FakeBedrock, toml: &str, vars: &[(&str, &str)]) -> Proxy {
+    start_proxy_custom(fake, toml, vars, |b| b).await
+}
+
+/// Like `start_proxy_with`, letting the test add to the builder (e.g. transformers).
+pub async fn start_proxy_custom(
+    fake: &FakeBedrock,
+    toml: &str,
+    vars: &[(&str, &str)],
+    customize: impl FnOnce(ProxyBuilder) -> ProxyBuilder,
+) -> Proxy {
     let dir = scratch_dir();
     let path = dir.path().join("proxy.toml");
     std::fs::write(&path, toml).expect("write proxy.toml");
@@ -72,11 +82,9 @@ pub async fn start_proxy_with(fake: &FakeBedrock, toml: &str, vars: &[(&str, &st
         None,
         "test",
     );
-    let app = ProxyBuilder::new(config)
-        .credentials(CredentialStore::from_provider(credentials))
-        .build()
-        .await
-        .expect("proxy builds");
+    let builder =
+        ProxyBuilder::new(config).credentials(CredentialStore::from_provider(credentials));
+    let app = customize(builder).build().await.expect("proxy builds");
     let (addr, serve) = app
         .bind(Some("127.0.0.1:0".parse().expect("addr")))
         .await
