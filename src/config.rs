@@ -166,13 +166,19 @@ pub struct ServerConfig {
     pub stream_keepalive: Duration,
 }
 
+/// A profile's checked settings.
 #[derive(Debug, Clone)]
 pub struct ProfileConfig {
     pub name: String,
+    /// Bedrock model id, inference-profile id or ARN.
     pub model_id: String,
+    /// Region requests are signed for and sent to.
     pub region: String,
+    /// Base URL of bedrock-runtime (no trailing slash).
     pub runtime_endpoint: String,
+    /// Base URL of the bedrock control plane (no trailing slash).
     pub control_endpoint: String,
+    /// Named profile of the AWS shared config files used for credentials, if any.
     pub aws_profile: Option<String>,
     pub timeouts: Timeouts,
 }
@@ -373,23 +379,20 @@ fn duration(figment: &Figment, key: &str, secs: f64) -> Result<Duration, ConfigE
     }
 }
 
-fn check_url(figment: &Figment, key: &str, url: &str) -> Result<String, ConfigError> {
+/// An http(s) URL without a trailing slash, or why it is not one.
+fn http_url(url: &str) -> Result<String, String> {
     let trimmed = url.trim().trim_end_matches('/');
     match reqwest::Url::parse(trimmed) {
         Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host_str().is_some() => {
             Ok(trimmed.to_string())
         }
-        Ok(_) => Err(invalid(
-            figment,
-            key,
-            format!("'{url}' is not an http(s) URL"),
-        )),
-        Err(e) => Err(invalid(
-            figment,
-            key,
-            format!("'{url}' is not a valid URL: {e}"),
-        )),
+        Ok(_) => Err(format!("'{url}' is not an http(s) URL")),
+        Err(e) => Err(format!("'{url}' is not a valid URL: {e}")),
     }
+}
+
+fn check_url(figment: &Figment, key: &str, url: &str) -> Result<String, ConfigError> {
+    http_url(url).map_err(|problem| invalid(figment, key, problem))
 }
 
 fn parse_host(figment: &Figment, host: &str) -> Result<IpAddr, ConfigError> {
@@ -436,18 +439,12 @@ fn validate(
     let control_env = env("AWS_ENDPOINT_URL_BEDROCK")
         .map(|u| ("AWS_ENDPOINT_URL_BEDROCK", u))
         .or_else(|| env("AWS_ENDPOINT_URL").map(|u| ("AWS_ENDPOINT_URL", u)));
-    let env_url = |var: &str, url: &str| -> Result<String, ConfigError> {
-        let trimmed = url.trim().trim_end_matches('/');
-        match reqwest::Url::parse(trimmed) {
-            Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host_str().is_some() => {
-                Ok(trimmed.to_string())
-            }
-            _ => Err(ConfigError::Invalid {
-                key: var.to_string(),
-                source_name: format!("environment variable {var}"),
-                problem: format!("'{url}' is not a valid http(s) URL"),
-            }),
-        }
+    let env_url = |var: &str, url: &str| {
+        http_url(url).map_err(|problem| ConfigError::Invalid {
+            key: var.to_string(),
+            source_name: format!("environment variable {var}"),
+            problem,
+        })
     };
     let runtime_env = runtime_env.map(|(v, u)| env_url(v, &u)).transpose()?;
     let control_env = control_env.map(|(v, u)| env_url(v, &u)).transpose()?;

@@ -141,13 +141,7 @@ impl ProxyBuilder {
             .profiles
             .iter()
             .map(|p| Profile {
-                name: p.name.clone(),
-                model_id: p.model_id.clone(),
-                region: p.region.clone(),
-                runtime_endpoint: p.runtime_endpoint.clone(),
-                control_endpoint: p.control_endpoint.clone(),
-                aws_profile: p.aws_profile.clone(),
-                timeouts: p.timeouts,
+                settings: p.clone(),
                 request_chain: {
                     let mut chain = RequestChain::builtin_default();
                     for (target, t) in &self.extra_request {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::ProfileConfig;
 use crate::error::ProxyError;
 use crate::transform::{RequestChain, ResponseChain};
 
@@ -24,21 +25,20 @@ pub struct Timeouts {
     pub idle: Duration,
 }
 
-/// One routable profile, fully resolved.
+/// One routable profile: its checked settings plus its transformer chains.
+/// Derefs to the settings, so `profile.model_id` reads as it should.
 #[derive(Debug)]
 pub struct Profile {
-    pub name: String,
-    pub model_id: String,
-    pub region: String,
-    /// Base URL of bedrock-runtime for this profile (no trailing slash).
-    pub runtime_endpoint: String,
-    /// Base URL of the bedrock control plane for this profile (no trailing slash).
-    pub control_endpoint: String,
-    /// Named profile of the AWS shared config files used for credentials, if any.
-    pub aws_profile: Option<String>,
-    pub timeouts: Timeouts,
+    pub settings: ProfileConfig,
     pub request_chain: RequestChain,
     pub response_chain: ResponseChain,
+}
+
+impl std::ops::Deref for Profile {
+    type Target = ProfileConfig;
+    fn deref(&self) -> &ProfileConfig {
+        &self.settings
+    }
 }
 
 /// All profiles, by name, and the default one.
