@@ -338,3 +338,24 @@ async fn health_profiles_docs_and_spec() {
     let err: Value = missing.json().await.unwrap();
     assert_eq!(err["error"]["type"], "NotFound");
 }
+
+#[tokio::test]
+async fn cut_connections_are_502_and_slow_answers_still_arrive() {
+    let fake = FakeBedrock::start().await;
+    let proxy = start_proxy(&fake, "").await;
+    fake.push(Behavior::CloseWithoutResponse);
+    let resp = proxy.post_json("/invoke", &hi()).await;
+    assert_eq!(resp.status(), 502);
+    let err: Value = resp.json().await.unwrap();
+    assert_eq!(err["error"]["type"], "UpstreamUnreachable");
+    assert_eq!(err["error"]["profile"], "apac");
+
+    fake.push(Behavior::delay(
+        std::time::Duration::from_millis(1500),
+        Behavior::Default,
+    ));
+    let resp = proxy.post_json("/invoke", &hi()).await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["content"][0]["text"], "echo: Hi");
+}
