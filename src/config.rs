@@ -233,18 +233,25 @@ impl Config {
                 .ignore(&["config"])
                 .filter(|k| !k.as_str().is_empty())
         };
-        let base = Figment::from(Serialized::defaults(RawConfig::default()))
-            .merge(Toml::file(&path))
-            .merge(proxy_env());
+        // Only the named file (no search in parent directories); a missing default is fine.
+        let with_file = || {
+            let defaults = Figment::from(Serialized::defaults(RawConfig::default()));
+            if path.exists() {
+                defaults.merge(Toml::file_exact(&path))
+            } else {
+                defaults
+            }
+        };
+        let base = with_file().merge(proxy_env());
         // The legacy variables sit between the file and the PROXY_ variables.
         let default_name: String = base
             .extract_inner("server.default_profile")
             .map_err(|e| ConfigError::Parse(figment_message(&e)))?;
-        let figment = match legacy_layer(env, &default_name) {
-            Some(layer) => Figment::from(Serialized::defaults(RawConfig::default()))
-                .merge(Toml::file(&path))
-                .merge(layer)
-                .merge(proxy_env()),
+        let current_region: Option<String> = base
+            .extract_inner(&format!("profiles.{default_name}.region"))
+            .ok();
+        let figment = match legacy_layer(env, &default_name, current_region.as_deref()) {
+            Some(layer) => with_file().merge(layer).merge(proxy_env()),
             None => base,
         };
         let raw: RawConfig = figment
@@ -255,9 +262,15 @@ impl Config {
 }
 
 /// `INFERENCE_PROFILE` as a configuration layer. A profile name selects the default profile;
-/// anything else is the default profile's model id, whose region follows its geography:
-/// `AWS_REGION` when that is a source region of the geography, else the geography's usual one.
-fn legacy_layer(env: &dyn Fn(&str) -> Option<String>, default_name: &str) -> Option<Figment> {
+/// anything else is the default profile's model id. Its region: the profile's own when that is
+/// a source region of the id's geography (`eu.`, `us.`, …), else `AWS_REGION` when that is one,
+/// else the geography's usual source region. An id without a geography prefix uses
+/// `AWS_REGION` when set, else keeps the profile's region.
+fn legacy_layer(
+    env: &dyn Fn(&str) -> Option<String>,
+    default_name: &str,
+    current_region: Option<&str>,
+) -> Option<Figment> {
     let value = env("INFERENCE_PROFILE")?;
     let value = value.trim().to_string();
     let mut layer = serde_json::Map::new();
@@ -270,10 +283,16 @@ fn legacy_layer(env: &dyn Fn(&str) -> Option<String>, default_name: &str) -> Opt
         );
     } else {
         let mut profile = serde_json::json!({ "model_id": value });
-        if let Some(geo) = Geography::of_model_id(&value) {
-            let region = aws_region(env)
-                .filter(|r| geo.accepts_region(r))
-                .unwrap_or_else(|| geo.default_region.to_string());
+        let region = match Geography::of_model_id(&value) {
+            Some(geo) if current_region.is_some_and(|r| geo.accepts_region(r)) => None,
+            Some(geo) => Some(
+                aws_region(env)
+                    .filter(|r| geo.accepts_region(r))
+                    .unwrap_or_else(|| geo.default_region.to_string()),
+            ),
+            None => aws_region(env),
+        };
+        if let Some(region) = region {
             profile["region"] = serde_json::Value::String(region);
         }
         layer.insert(
@@ -283,9 +302,12 @@ fn legacy_layer(env: &dyn Fn(&str) -> Option<String>, default_name: &str) -> Opt
     }
     Some(Figment::from(Named {
         inner: Serialized::defaults(serde_json::Value::Object(layer)),
-        name: "environment variable INFERENCE_PROFILE",
+        name: LEGACY_LAYER,
     }))
 }
+
+/// Name of the `INFERENCE_PROFILE` layer in messages.
+const LEGACY_LAYER: &str = "environment variable INFERENCE_PROFILE";
 
 /// A serialized layer with a name of its own, so errors and `--check` say where it came from.
 struct Named {
@@ -346,16 +368,27 @@ fn env_var_name(key: &str) -> String {
 
 /// Describe where a key's value came from, e.g. `proxy.toml` or `PROXY_SERVER__PORT`.
 fn origin(figment: &Figment, key: &str) -> String {
-    match figment.find_metadata(key) {
-        Some(md) if md.name.contains("environment") => {
-            format!("environment variable {}", env_var_name(key))
+    // A key nobody set (e.g. the region of a new profile) is described by its nearest parent.
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let md = loop {
+        if parts.is_empty() {
+            return "built-in defaults".to_string();
         }
-        Some(md) => match &md.source {
-            Some(figment::Source::File(p)) => p.display().to_string(),
-            _ if md.name == "Serialized" => "built-in defaults".to_string(),
-            _ => md.name.to_string(),
-        },
-        None => "built-in defaults".to_string(),
+        if let Some(md) = figment.find_metadata(&parts.join(".")) {
+            break md;
+        }
+        parts.pop();
+    };
+    if md.name == LEGACY_LAYER {
+        return LEGACY_LAYER.to_string();
+    }
+    if md.name.contains("environment") {
+        return format!("environment variable {}", env_var_name(key));
+    }
+    match &md.source {
+        Some(figment::Source::File(p)) => p.display().to_string(),
+        _ if md.name == "Serialized" => "built-in defaults".to_string(),
+        _ => md.name.to_string(),
     }
 }
 

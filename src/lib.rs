@@ -181,10 +181,13 @@ impl App {
     }
 
     /// Bind the configured address (or `addr`) and return the bound address with a future
-    /// that serves until `shutdown` resolves.
+    /// that serves until `shutdown` resolves; then in-flight requests and streams get
+    /// `grace` to finish before the future completes.
     pub async fn bind(
         self,
         addr: Option<SocketAddr>,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+        grace: std::time::Duration,
     ) -> Result<
         (
             SocketAddr,
@@ -205,7 +208,7 @@ impl App {
         let endpoint = self.endpoint();
         let serve = async move {
             poem::Server::new_with_acceptor(acceptor)
-                .run(endpoint)
+                .run_with_graceful_shutdown(endpoint, shutdown, Some(grace))
                 .await
                 .map_err(StartError::Serve)
         };

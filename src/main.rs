@@ -11,10 +11,11 @@ const USAGE: &str = "\
 bedrock-proxy: a local HTTP proxy to AWS Bedrock with SigV4 signing
 
 USAGE:
-    bedrock-proxy [--config PATH] [--check]
+    bedrock-proxy [--config PATH] [--check | --openapi]
 
 OPTIONS:
-    --config PATH   configuration file (default: $PROXY_CONFIG, else ./proxy.toml if present)
+    -c, --config PATH
+                    configuration file (default: $PROXY_CONFIG, else ./proxy.toml if present)
     --check         load and validate the configuration, print the resolved profiles, exit
     --openapi       print the OpenAPI document and exit
     -h, --help      this text
@@ -75,6 +76,32 @@ fn init_tracing() {
         .init();
 }
 
+/// How long in-flight requests and streams may run after Ctrl-C or SIGTERM.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: no new connections; in-flight requests get {SHUTDOWN_GRACE:?}");
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = match parse_args() {
@@ -102,9 +129,6 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    for w in &config.warnings {
-        tracing::warn!("{w}");
-    }
     if args.check {
         println!("configuration OK; listening address {}", config.server.addr);
         println!("default profile: {}", config.default_profile);
@@ -119,6 +143,9 @@ async fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
     let app = match ProxyBuilder::new(config).build().await {
         Ok(a) => a,
         Err(e) => {
@@ -130,7 +157,7 @@ async fn main() -> ExitCode {
         println!("{}", app.openapi_json());
         return ExitCode::SUCCESS;
     }
-    match app.bind(None).await {
+    match app.bind(None, shutdown_signal(), SHUTDOWN_GRACE).await {
         Ok((addr, serve)) => {
             tracing::info!(
                 "bedrock-proxy listening on http://{addr} (Swagger UI: http://{addr}/docs)"

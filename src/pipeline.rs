@@ -145,7 +145,16 @@ impl Pipeline {
                 }
                 .in_profile(&profile.name))
             }
-            other => other,
+            None => {
+                return Err(ProxyError::Upstream {
+                    status: 502,
+                    error_type: "stream_interrupted".into(),
+                    message: "Bedrock ended the stream without sending any event".into(),
+                    upstream_request_id: upstream_id,
+                }
+                .in_profile(&profile.name))
+            }
+            first => first,
         };
         let events = futures_util::stream::iter(first).chain(events);
         let items: BoxStream<'static, StreamItem> = if profile.response_chain.is_empty() {
@@ -286,6 +295,11 @@ pub fn check_body(body: &Map<String, Value>) -> Result<(), ProxyError> {
         (None, None) => {
             return Err(bad(
                 "request body needs `messages` (Anthropic Messages API) or `prompt` (legacy text completion), e.g. {\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":256}".into(),
+            ))
+        }
+        (Some(_), Some(_)) => {
+            return Err(bad(
+                "send either `messages` (Messages API) or `prompt` (legacy text completion), not both".into(),
             ))
         }
         (Some(Value::Array(messages)), _) => {

@@ -125,6 +125,40 @@ fn legacy_variables_keep_working() {
         profile_line(&text, "apac").contains("region=eu-west-1"),
         "{text}"
     );
+    // A region that already fits the geography is kept; an id without a geography takes
+    // AWS_REGION.
+    std::fs::write(
+        d.join("proxy.toml"),
+        "[profiles.apac]\nregion = \"ap-southeast-1\"\n",
+    )
+    .unwrap();
+    let text = stdout(&check(
+        d,
+        &[(
+            "INFERENCE_PROFILE",
+            "apac.anthropic.claude-3-5-sonnet-20241022-v2:0",
+        )],
+    ));
+    assert!(
+        profile_line(&text, "apac").contains("region=ap-southeast-1"),
+        "{text}"
+    );
+    let text = stdout(&check(
+        d,
+        &[
+            (
+                "INFERENCE_PROFILE",
+                "anthropic.claude-3-haiku-20240307-v1:0",
+            ),
+            ("AWS_REGION", "us-west-2"),
+        ],
+    ));
+    assert!(
+        profile_line(&text, "apac")
+            .contains("model_id=anthropic.claude-3-haiku-20240307-v1:0 region=us-west-2"),
+        "{text}"
+    );
+    std::fs::remove_file(d.join("proxy.toml")).unwrap();
     // INFERENCE_PROFILE as a profile name selects the default profile.
     let text = stdout(&check(d, &[("INFERENCE_PROFILE", "us")]));
     assert!(text.contains("default profile: us"), "{text}");
@@ -373,4 +407,52 @@ async fn credentials_from_dotenv_sign_requests_and_never_reach_the_logs() {
     ] {
         assert!(!log.contains(secret), "a secret reached the log");
     }
+}
+
+#[tokio::test]
+async fn sigterm_lets_a_running_stream_finish_then_exits_zero() {
+    let fake = FakeBedrock::start().await;
+    let creds = fake.creds();
+    let dir = scratch_dir();
+    let url = fake.url();
+    let mut bin = spawn_binary(
+        dir.path(),
+        &[
+            ("AWS_ACCESS_KEY_ID", &creds.access_key),
+            ("AWS_SECRET_ACCESS_KEY", &creds.secret_key),
+            ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", &url),
+        ],
+    );
+    fake.push(support::Behavior::stream(support::StreamScript {
+        chunks: Some(vec!["slow".into(), "ly".into(), " done".into()]),
+        pause_between: std::time::Duration::from_millis(300),
+        ..Default::default()
+    }));
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(format!("{}/invoke_stream", bin.url))
+        .json(&hi())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let pid = bin.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let text = resp.text().await.unwrap();
+    let (events, _) = support::parse_sse(&text);
+    assert_eq!(support::sse_text(&events), "slowly done");
+    assert_eq!(events.last().unwrap().0, "message_stop");
+    let mut status = None;
+    for _ in 0..100 {
+        if let Some(s) = bin.child.try_wait().unwrap() {
+            status = Some(s);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(status.expect("the proxy exits after the stream").success());
 }

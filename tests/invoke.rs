@@ -241,6 +241,10 @@ async fn malformed_bodies_are_400_without_calling_bedrock() {
             "max_tokens",
         ),
         (r#"{"prompt":42}"#, "`prompt` must be a string"),
+        (
+            r#"{"prompt":"x","messages":[{"role":"user","content":"y"}]}"#,
+            "not both",
+        ),
     ];
     for (body, expect) in cases {
         let resp = proxy.post_raw("/invoke", "application/json", body).await;

@@ -38,26 +38,29 @@ pub fn parse_transcript(prompt: &str) -> (Option<String>, Vec<(&'static str, Str
     }
     let preamble = prompt[..marks[0].0].trim();
     let system = (!preamble.is_empty()).then(|| preamble.to_string());
+    let mut raw: Vec<(&'static str, String)> = marks
+        .iter()
+        .enumerate()
+        .map(|(i, (start, len, role))| {
+            let end = marks.get(i + 1).map_or(prompt.len(), |m| m.0);
+            (*role, prompt[start + len..end].trim().to_string())
+        })
+        .collect();
+    // The trailing empty "Assistant:" only asks for an answer.
+    if matches!(raw.last(), Some(("assistant", t)) if t.is_empty()) {
+        raw.pop();
+    }
+    // Drop empty turns first, then join what is left of one role, so roles alternate.
     let mut turns: Vec<(&'static str, String)> = Vec::new();
-    for (i, (start, len, role)) in marks.iter().enumerate() {
-        let end = marks.get(i + 1).map_or(prompt.len(), |m| m.0);
-        let text = prompt[start + len..end].trim().to_string();
+    for (role, text) in raw.into_iter().filter(|(_, t)| !t.is_empty()) {
         match turns.last_mut() {
-            Some((last_role, last_text)) if last_role == role => {
-                if !text.is_empty() {
-                    if !last_text.is_empty() {
-                        last_text.push_str("\n\n");
-                    }
-                    last_text.push_str(&text);
-                }
+            Some((last_role, last_text)) if *last_role == role => {
+                last_text.push_str("\n\n");
+                last_text.push_str(&text);
             }
             _ => turns.push((role, text)),
         }
     }
-    if matches!(turns.last(), Some(("assistant", t)) if t.is_empty()) {
-        turns.pop();
-    }
-    turns.retain(|(_, t)| !t.is_empty());
     (system, turns)
 }
 
@@ -154,6 +157,12 @@ mod tests {
                 ("assistant", "{".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn empty_turns_never_leave_two_turns_of_one_role() {
+        let (_, turns) = parse_transcript("\n\nHuman: a\n\nAssistant:\n\nHuman: b\n\nAssistant:");
+        assert_eq!(turns, vec![("user", "a\n\nb".to_string())]);
     }
 
     #[test]

@@ -86,7 +86,11 @@ pub async fn start_proxy_custom(
         ProxyBuilder::new(config).credentials(CredentialStore::from_provider(credentials));
     let app = customize(builder).build().await.expect("proxy builds");
     let (addr, serve) = app
-        .bind(Some("127.0.0.1:0".parse().expect("addr")))
+        .bind(
+            Some("127.0.0.1:0".parse().expect("addr")),
+            std::future::pending(),
+            Duration::from_secs(1),
+        )
         .await
         .expect("bind");
     let task = tokio::spawn(async move {
