@@ -274,8 +274,8 @@ fn legacy_layer(
     let value = env("INFERENCE_PROFILE")?;
     let value = value.trim().to_string();
     let mut layer = serde_json::Map::new();
-    let is_profile_name = BUILTIN_PROFILES.iter().any(|(n, _, _)| *n == value)
-        || !value.contains('.') && !value.contains(':');
+    // Model ids always contain a `.` (`anthropic.…`) or a `:` (ARNs); profile names need not.
+    let is_profile_name = !value.contains('.') && !value.contains(':');
     if is_profile_name {
         layer.insert(
             "server".into(),

@@ -135,29 +135,14 @@ impl ProxyBuilder {
                 )));
             }
         }
-        let applies =
-            |target: &Option<String>, name: &str| target.as_deref().is_none_or(|t| t == name);
         let profiles = config
             .profiles
             .iter()
             .map(|p| Profile {
                 settings: p.clone(),
-                request_chain: {
-                    let mut chain = RequestChain::builtin_default();
-                    for (target, t) in &self.extra_request {
-                        if applies(target, &p.name) {
-                            chain.push(t.clone());
-                        }
-                    }
-                    chain
-                },
-                response_chain: ResponseChain::new(
-                    self.extra_response
-                        .iter()
-                        .filter(|(target, _)| applies(target, &p.name))
-                        .map(|(_, t)| t.clone())
-                        .collect(),
-                ),
+                request_chain: RequestChain::builtin_default()
+                    .then(for_profile(&self.extra_request, &p.name)),
+                response_chain: ResponseChain::new(for_profile(&self.extra_response, &p.name)),
             })
             .collect();
         let profiles =
@@ -167,6 +152,15 @@ impl ProxyBuilder {
             pipeline: Arc::new(Pipeline { profiles, bedrock }),
         })
     }
+}
+
+/// The transformers added for every profile or for `name`, in the order they were added.
+fn for_profile<T: ?Sized>(extra: &[(Option<String>, Arc<T>)], name: &str) -> Vec<Arc<T>> {
+    extra
+        .iter()
+        .filter(|(target, _)| target.as_deref().is_none_or(|t| t == name))
+        .map(|(_, t)| t.clone())
+        .collect()
 }
 
 impl App {

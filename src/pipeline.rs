@@ -8,8 +8,7 @@ use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
-use crate::bedrock::eventstream::{model_events, StreamError};
-use crate::bedrock::types::{passthrough_headers, stream_exception_status};
+use crate::bedrock::eventstream::StreamError;
 use crate::bedrock::{BedrockClient, InvokeOutput};
 use crate::error::{ApiError, ProxyError};
 use crate::profiles::{Profile, Profiles};
@@ -20,6 +19,20 @@ use crate::transform::{EndpointKind, EventAction, RequestContext};
 pub struct Pipeline {
     pub profiles: Profiles,
     pub bedrock: BedrockClient,
+}
+
+/// What transformers see of a request on `profile`.
+fn context<'a>(
+    profile: &'a Profile,
+    endpoint: EndpointKind,
+    headers: &'a http::HeaderMap,
+) -> RequestContext<'a> {
+    RequestContext {
+        profile: &profile.name,
+        model_id: &profile.model_id,
+        endpoint,
+        headers,
+    }
 }
 
 /// A request that is ready to send: its profile and the final body.
@@ -41,15 +54,9 @@ impl Pipeline {
         let in_profile = |e: ProxyError| e.in_profile(&profile.name);
         let mut body = parse_body(raw).map_err(in_profile)?;
         check_body(&body).map_err(in_profile)?;
-        let ctx = RequestContext {
-            profile: &profile.name,
-            model_id: &profile.model_id,
-            endpoint,
-            headers,
-        };
         profile
             .request_chain
-            .apply(&ctx, &mut body)
+            .apply(&context(&profile, endpoint, headers), &mut body)
             .map_err(in_profile)?;
         let body = serde_json::to_vec(&body)
             .map_err(|e| in_profile(ProxyError::Internal(format!("serialize body: {e}"))))?;
@@ -75,12 +82,7 @@ impl Pipeline {
             .await
             .map_err(in_profile)?;
         if !profile.response_chain.is_empty() {
-            let ctx = RequestContext {
-                profile: &profile.name,
-                model_id: &profile.model_id,
-                endpoint: EndpointKind::Invoke,
-                headers,
-            };
+            let ctx = context(&profile, EndpointKind::Invoke, headers);
             let mut value: Value = serde_json::from_slice(&out.body).map_err(|e| {
                 in_profile(ProxyError::Internal(format!(
                     "Bedrock's answer is not JSON, so response transformers cannot run: {e}"
@@ -95,7 +97,7 @@ impl Pipeline {
                     in_profile(ProxyError::Internal(format!("serialize answer: {e}")))
                 })?);
         }
-        Ok((profile.clone(), out))
+        Ok((profile, out))
     }
 }
 
@@ -127,36 +129,26 @@ impl Pipeline {
     ) -> Result<StreamStart, ApiError> {
         let prepared = self.prepare(profile, EndpointKind::InvokeStream, headers, raw)?;
         let profile = prepared.profile;
-        let response = self
+        let mut upstream = self
             .bedrock
             .invoke_stream(&profile, prepared.body)
             .await
             .map_err(|e| e.in_profile(&profile.name))?;
-        let upstream_headers = passthrough_headers(response.headers());
-        let upstream_id = crate::bedrock::types::request_id(response.headers());
-        let mut events = model_events(response, profile.timeouts.idle).boxed();
-        let first = match events.next().await {
-            Some(Err(e)) => {
-                return Err(ProxyError::Upstream {
-                    status: stream_exception_status(&e.kind),
-                    error_type: e.kind,
-                    message: e.message,
-                    upstream_request_id: upstream_id,
-                }
-                .in_profile(&profile.name))
+        let first = match upstream.events.next().await {
+            Some(Ok(event)) => event,
+            failed => {
+                let error = failed.and_then(Result::err).unwrap_or_else(|| {
+                    StreamError::interrupted("Bedrock ended the stream without sending any event")
+                });
+                return Err(error
+                    .before_output(upstream.upstream_request_id)
+                    .in_profile(&profile.name));
             }
-            None => {
-                return Err(ProxyError::Upstream {
-                    status: 502,
-                    error_type: "stream_interrupted".into(),
-                    message: "Bedrock ended the stream without sending any event".into(),
-                    upstream_request_id: upstream_id,
-                }
-                .in_profile(&profile.name))
-            }
-            first => first,
         };
-        let events = futures_util::stream::iter(first).chain(events);
+        let events = futures_util::stream::once(futures_util::future::ready(Ok(first)))
+            .chain(upstream.events);
+        // The upstream events end after their own error; only a transformer can fail in the
+        // middle, so only the transformed stream needs cutting after an error.
         let items: BoxStream<'static, StreamItem> = if profile.response_chain.is_empty() {
             events
                 .map(|e| match e {
@@ -170,20 +162,22 @@ impl Pipeline {
         } else {
             let p = profile.clone();
             let headers = headers.clone();
-            events
-                .filter_map(move |e| {
-                    let item = match e {
-                        Ok(data) => transform_event(&p, &headers, &data),
-                        Err(e) => Some(StreamItem::Error(e)),
-                    };
-                    futures_util::future::ready(item)
-                })
-                .boxed()
+            stop_after_error(
+                events
+                    .filter_map(move |e| {
+                        let item = match e {
+                            Ok(data) => transform_event(&p, &headers, &data),
+                            Err(e) => Some(StreamItem::Error(e)),
+                        };
+                        futures_util::future::ready(item)
+                    })
+                    .boxed(),
+            )
         };
         Ok(StreamStart {
             profile,
-            headers: upstream_headers,
-            items: stop_after_error(items),
+            headers: upstream.headers,
+            items,
         })
     }
 }
@@ -207,12 +201,7 @@ fn transform_event(
     headers: &http::HeaderMap,
     data: &[u8],
 ) -> Option<StreamItem> {
-    let ctx = RequestContext {
-        profile: &profile.name,
-        model_id: &profile.model_id,
-        endpoint: EndpointKind::InvokeStream,
-        headers,
-    };
+    let ctx = context(profile, EndpointKind::InvokeStream, headers);
     let mut value: Value = match serde_json::from_slice(data) {
         Ok(v) => v,
         Err(e) => {

@@ -157,16 +157,6 @@ impl Geography {
     }
 }
 
-/// The region an ARN names (`arn:aws:bedrock:eu-west-1:…` → `eu-west-1`).
-pub fn region_of_arn(id: &str) -> Option<&str> {
-    let mut parts = id.split(':');
-    if parts.next()? != "arn" {
-        return None;
-    }
-    let region = parts.nth(2)?;
-    (!region.is_empty()).then_some(region)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,16 +173,5 @@ mod tests {
         assert!(Geography::of_model_id("global.x")
             .unwrap()
             .accepts_region("eu-west-3"));
-    }
-
-    #[test]
-    fn arn_region() {
-        assert_eq!(
-            region_of_arn(
-                "arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/abc"
-            ),
-            Some("eu-west-1")
-        );
-        assert_eq!(region_of_arn("eu.anthropic.x"), None);
     }
 }

@@ -17,10 +17,18 @@ pub struct InvokeApi {
     pub keepalive: std::time::Duration,
 }
 
-fn set_profile(headers: &mut poem::http::HeaderMap, profile: &str) {
+/// Add Bedrock's `x-amzn-*` headers and `x-proxy-profile` to a response.
+fn with_headers(
+    mut response: Response,
+    upstream: Vec<(poem::http::HeaderName, HeaderValue)>,
+    profile: &str,
+) -> Response {
+    let headers = response.headers_mut();
+    headers.extend(upstream);
     if let Ok(v) = HeaderValue::from_str(profile) {
         headers.insert(PROFILE_HEADER, v);
     }
+    response
 }
 
 #[OpenApi]
@@ -42,7 +50,7 @@ impl InvokeApi {
             .pipeline
             .invoke(profile.0.as_deref(), req.headers(), &body.0)
             .await?;
-        let mut response = Response::builder()
+        let response = Response::builder()
             .status(poem::http::StatusCode::from_u16(out.status).unwrap_or_default())
             .content_type(
                 out.content_type
@@ -51,12 +59,11 @@ impl InvokeApi {
                     .unwrap_or("application/json"),
             )
             .body(Body::from_bytes(out.body));
-        let headers = response.headers_mut();
-        for (name, value) in out.headers {
-            headers.insert(name, value);
-        }
-        set_profile(headers, &profile.name);
-        Ok(RawResponse::new(response))
+        Ok(RawResponse::new(with_headers(
+            response,
+            out.headers,
+            &profile.name,
+        )))
     }
 
     /// Invoke a model, streaming
@@ -80,7 +87,7 @@ impl InvokeApi {
             .pipeline
             .invoke_stream(profile.0.as_deref(), req.headers(), &body.0)
             .await?;
-        let mut response = Response::builder()
+        let response = Response::builder()
             .content_type("text/event-stream")
             .header("cache-control", "no-cache")
             .header("x-accel-buffering", "no")
@@ -88,11 +95,10 @@ impl InvokeApi {
                 start.items,
                 self.keepalive,
             )));
-        let headers = response.headers_mut();
-        for (name, value) in start.headers {
-            headers.insert(name, value);
-        }
-        set_profile(headers, &start.profile.name);
-        Ok(RawResponse::new(response))
+        Ok(RawResponse::new(with_headers(
+            response,
+            start.headers,
+            &start.profile.name,
+        )))
     }
 }

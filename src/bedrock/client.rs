@@ -10,11 +10,14 @@ use std::error::Error as _;
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
 use http::{HeaderMap, HeaderValue};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+use super::eventstream::{model_events, StreamError};
 use super::signing::sign_request;
-use super::types::{passthrough_headers, upstream_error};
+use super::types::{passthrough_headers, request_id, upstream_error};
 use super::CredentialStore;
 use crate::error::ProxyError;
 use crate::profiles::Profile;
@@ -50,6 +53,15 @@ pub struct InvokeOutput {
     pub headers: Vec<(http::HeaderName, HeaderValue)>,
     pub content_type: Option<HeaderValue>,
     pub body: Bytes,
+}
+
+/// A streaming answer whose headers arrived with a 2xx status; the events follow.
+pub struct StreamOutput {
+    /// Bedrock's `x-amzn-*` headers.
+    pub headers: Vec<(http::HeaderName, HeaderValue)>,
+    pub upstream_request_id: Option<String>,
+    /// Model events in order; ends after the last one, or with one `Err`.
+    pub events: BoxStream<'static, Result<Bytes, StreamError>>,
 }
 
 /// Calls Bedrock on behalf of the proxy. Cheap to clone.
@@ -203,13 +215,18 @@ impl BedrockClient {
         })
     }
 
-    /// `InvokeModelWithResponseStream`: the response, headers received, body still streaming.
+    /// `InvokeModelWithResponseStream`: headers received, events decoded as they arrive.
     pub async fn invoke_stream(
         &self,
         profile: &Profile,
         body: Bytes,
-    ) -> Result<reqwest::Response, ProxyError> {
-        self.send(profile, Operation::InvokeStream, body).await
+    ) -> Result<StreamOutput, ProxyError> {
+        let response = self.send(profile, Operation::InvokeStream, body).await?;
+        Ok(StreamOutput {
+            headers: passthrough_headers(response.headers()),
+            upstream_request_id: request_id(response.headers()),
+            events: model_events(response, profile.timeouts.idle).boxed(),
+        })
     }
 }
 

@@ -75,34 +75,26 @@ pub struct CredentialStore {
 }
 
 impl CredentialStore {
-    /// The standard AWS chain, once per named AWS profile.
+    /// The standard AWS chain, once per named AWS profile (`None`: the default one, which
+    /// also serves any profile not listed).
     pub async fn from_default_chain(aws_profiles: &[Option<String>], region: &str) -> Self {
-        let mut map = HashMap::new();
-        for name in aws_profiles {
-            if map.contains_key(name) {
-                continue;
-            }
+        async fn chain(name: Option<&str>, region: &str) -> Arc<Cached> {
             let mut builder = DefaultCredentialsChain::builder()
                 .region(aws_config::Region::new(region.to_string()));
             if let Some(n) = name {
                 builder = builder.profile_name(n);
             }
-            let chain = builder.build().await;
-            map.insert(
-                name.clone(),
-                Arc::new(Cached::new(SharedCredentialsProvider::new(chain))),
-            );
+            Arc::new(Cached::new(SharedCredentialsProvider::new(
+                builder.build().await,
+            )))
         }
-        let fallback = match map.get(&None) {
-            Some(c) => c.clone(),
-            None => {
-                let chain = DefaultCredentialsChain::builder()
-                    .region(aws_config::Region::new(region.to_string()))
-                    .build()
-                    .await;
-                Arc::new(Cached::new(SharedCredentialsProvider::new(chain)))
+        let mut map = HashMap::new();
+        for name in aws_profiles.iter().chain(std::iter::once(&None)) {
+            if !map.contains_key(name) {
+                map.insert(name.clone(), chain(name.as_deref(), region).await);
             }
-        };
+        }
+        let fallback = map[&None].clone();
         CredentialStore {
             by_profile: Arc::new(map),
             fallback,

@@ -15,6 +15,9 @@ use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 
+use super::types::stream_exception_status;
+use crate::error::ProxyError;
+
 /// Why a stream ended early. `kind` is the exception name (`ThrottlingException`, …) or
 /// `stream_interrupted` / `stream_timeout` for transport failures.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -29,6 +32,17 @@ impl StreamError {
         StreamError {
             kind: "stream_interrupted".into(),
             message: message.into(),
+        }
+    }
+
+    /// The error to answer with while nothing has been sent to the client yet, so a status
+    /// can still say what happened (`ThrottlingException` → 429, …).
+    pub fn before_output(self, upstream_request_id: Option<String>) -> ProxyError {
+        ProxyError::Upstream {
+            status: stream_exception_status(&self.kind),
+            error_type: self.kind,
+            message: self.message,
+            upstream_request_id,
         }
     }
 }

@@ -9,5 +9,5 @@ pub mod eventstream;
 pub mod signing;
 pub mod types;
 
-pub use client::{BedrockClient, InvokeOutput};
+pub use client::{BedrockClient, InvokeOutput, StreamOutput};
 pub use credentials::CredentialStore;

@@ -101,9 +101,10 @@ impl RequestChain {
         self.0.iter().map(|t| t.name().to_string()).collect()
     }
 
-    /// Append a transformer at the end of the chain.
-    pub fn push(&mut self, t: Arc<dyn RequestTransformer>) {
-        self.0.push(t);
+    /// This chain followed by `more`.
+    pub fn then(mut self, more: Vec<Arc<dyn RequestTransformer>>) -> Self {
+        self.0.extend(more);
+        self
     }
 
     pub fn apply(
