@@ -61,6 +61,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub upstream: RawUpstream,
     #[serde(default)]
+    pub models: RawModels,
+    #[serde(default)]
     pub profiles: BTreeMap<String, RawProfile>,
 }
 
@@ -84,6 +86,19 @@ pub struct RawUpstream {
     pub connect_timeout_secs: f64,
     pub first_byte_timeout_secs: f64,
     pub idle_timeout_secs: f64,
+}
+
+/// The cache of control-plane answers (`GET /models`, `/foundation-models`, …).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawModels {
+    /// How long an answer is served from the cache before it is fetched again.
+    pub ttl_secs: f64,
+    /// How long after `ttl_secs` an expired answer may still be served (marked stale) when
+    /// fetching a fresh one fails.
+    pub stale_secs: f64,
+    /// Most answers kept (one per region, filter set or id).
+    pub max_entries: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -128,6 +143,16 @@ impl Default for RawUpstream {
     }
 }
 
+impl Default for RawModels {
+    fn default() -> Self {
+        RawModels {
+            ttl_secs: 3600.0,
+            stale_secs: 86400.0,
+            max_entries: 1000,
+        }
+    }
+}
+
 impl Default for RawConfig {
     fn default() -> Self {
         let profiles = BUILTIN_PROFILES
@@ -144,6 +169,7 @@ impl Default for RawConfig {
         RawConfig {
             server: RawServer::default(),
             upstream: RawUpstream::default(),
+            models: RawModels::default(),
             profiles,
         }
     }
@@ -153,6 +179,7 @@ impl Default for RawConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub server: ServerConfig,
+    pub models: ModelsConfig,
     pub default_profile: String,
     /// Sorted by name.
     pub profiles: Vec<ProfileConfig>,
@@ -164,6 +191,26 @@ pub struct Config {
 pub struct ServerConfig {
     pub addr: SocketAddr,
     pub stream_keepalive: Duration,
+}
+
+/// The control-plane cache settings.
+#[derive(Debug, Clone)]
+pub struct ModelsConfig {
+    pub ttl: Duration,
+    pub stale: Duration,
+    pub max_entries: u64,
+    /// Control-plane base URL for regions no profile is in: `AWS_ENDPOINT_URL_BEDROCK`, then
+    /// `AWS_ENDPOINT_URL`; `None` means `https://bedrock.{region}.amazonaws.com`.
+    pub endpoint_override: Option<String>,
+}
+
+impl ModelsConfig {
+    /// The control-plane base URL for `region` when no profile says otherwise.
+    pub fn endpoint_for(&self, region: &str) -> String {
+        self.endpoint_override
+            .clone()
+            .unwrap_or_else(|| format!("https://bedrock.{region}.amazonaws.com"))
+    }
 }
 
 /// A profile's checked settings.
@@ -482,6 +529,18 @@ fn validate(
     let runtime_env = runtime_env.map(|(v, u)| env_url(v, &u)).transpose()?;
     let control_env = control_env.map(|(v, u)| env_url(v, &u)).transpose()?;
     let fallback_region = aws_region(env);
+    let models = ModelsConfig {
+        ttl: duration(figment, "models.ttl_secs", raw.models.ttl_secs)?,
+        stale: match raw.models.stale_secs {
+            0.0 => Duration::ZERO,
+            s => duration(figment, "models.stale_secs", s)?,
+        },
+        max_entries: match raw.models.max_entries {
+            0 => return Err(invalid(figment, "models.max_entries", "must be at least 1")),
+            n => n,
+        },
+        endpoint_override: control_env.clone(),
+    };
 
     let mut profiles = Vec::new();
     for (name, p) in &raw.profiles {
@@ -534,9 +593,7 @@ fn validate(
         };
         let control_endpoint = match &p.control_endpoint_url {
             Some(u) => check_url(figment, &key("control_endpoint_url"), u)?,
-            None => control_env
-                .clone()
-                .unwrap_or_else(|| format!("https://bedrock.{region}.amazonaws.com")),
+            None => models.endpoint_for(&region),
         };
         let timeouts = Timeouts {
             connect: match p.connect_timeout_secs {
@@ -578,6 +635,7 @@ fn validate(
             addr: SocketAddr::new(host, raw.server.port),
             stream_keepalive,
         },
+        models,
         default_profile,
         profiles,
         warnings,
@@ -585,7 +643,7 @@ fn validate(
 }
 
 /// `xx-name-N`, e.g. `eu-central-1`, `us-gov-west-1`.
-fn valid_region(region: &str) -> bool {
+pub fn valid_region(region: &str) -> bool {
     let parts: Vec<&str> = region.split('-').collect();
     parts.len() >= 3
         && parts.iter().all(|p| {

@@ -209,13 +209,59 @@ impl ErrorDetail {
     }
 }
 
+/// Which error format the clients of a route understand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// The proxy's own shape, `{"error":{…}}`.
+    Proxy,
+    /// AWS's REST-JSON shape, for the AWS-shaped routes that AWS SDKs and the AWS CLI call:
+    /// `{"message":"…"}` with the exception name in `x-amzn-ErrorType`.
+    Aws,
+}
+
+impl Dialect {
+    /// The dialect of the route a request path belongs to.
+    pub fn for_path(path: &str) -> Dialect {
+        let aws = ["/foundation-models", "/inference-profiles"]
+            .iter()
+            .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')));
+        if aws {
+            Dialect::Aws
+        } else {
+            Dialect::Proxy
+        }
+    }
+}
+
+/// The AWS exception name for an error type of the proxy's own.
+fn aws_error_type(kind: &str) -> &str {
+    match kind {
+        "InvalidRequest" => "ValidationException",
+        "UnknownProfile" | "NotFound" => "ResourceNotFoundException",
+        other => other,
+    }
+}
+
 /// Turn any error into the JSON error response. The only place errors become HTTP.
-pub fn error_response(err: &poem::Error, request_id: &str) -> Response {
+pub fn error_response(err: &poem::Error, request_id: &str, dialect: Dialect) -> Response {
     let detail = ErrorDetail::from_poem(err, request_id);
     let status = StatusCode::from_u16(detail.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = poem_openapi::types::ToJSON::to_json_string(&ErrorBody { error: detail });
-    Response::builder()
-        .status(status)
-        .content_type("application/json")
-        .body(Body::from_string(body))
+    match dialect {
+        Dialect::Proxy => {
+            let body = poem_openapi::types::ToJSON::to_json_string(&ErrorBody { error: detail });
+            Response::builder()
+                .status(status)
+                .content_type("application/json")
+                .body(Body::from_string(body))
+        }
+        Dialect::Aws => {
+            let body = serde_json::json!({ "message": detail.message }).to_string();
+            Response::builder()
+                .status(status)
+                .content_type("application/json")
+                .header("x-amzn-ErrorType", aws_error_type(&detail.kind))
+                .header("x-amzn-RequestId", request_id)
+                .body(Body::from_string(body))
+        }
+    }
 }

@@ -5,7 +5,8 @@
 //! - [`pipeline`]: one request end to end without HTTP: profile, body checks, transformers.
 //! - [`profiles`]: named profiles and the router that picks one per request.
 //! - [`transform`]: the request/response transformer traits (the plugin surface) and built-ins.
-//! - [`bedrock`]: credentials, SigV4 signing and the Bedrock runtime client.
+//! - [`bedrock`]: credentials, SigV4 signing, the Bedrock runtime and control-plane clients.
+//! - [`catalog`]: the cache of control-plane answers behind `/models` and the AWS-shaped routes.
 //! - [`config`]: layered configuration (defaults < proxy.toml < .env < environment).
 //! - [`error`]: every error type and the one place errors become HTTP.
 //!
@@ -13,6 +14,7 @@
 
 pub mod api;
 pub mod bedrock;
+pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod pipeline;
@@ -25,6 +27,7 @@ use std::sync::Arc;
 use poem::listener::{Acceptor, Listener, TcpListener};
 
 use bedrock::{BedrockClient, CredentialStore};
+use catalog::Catalog;
 use config::Config;
 use pipeline::Pipeline;
 use profiles::{Profile, Profiles};
@@ -147,9 +150,14 @@ impl ProxyBuilder {
             .collect();
         let profiles =
             Profiles::new(profiles, &config.default_profile).map_err(StartError::Setup)?;
+        let catalog = Catalog::new(bedrock.clone(), config.models.clone());
         Ok(App {
             config,
-            pipeline: Arc::new(Pipeline { profiles, bedrock }),
+            pipeline: Arc::new(Pipeline {
+                profiles,
+                catalog,
+                bedrock,
+            }),
         })
     }
 }

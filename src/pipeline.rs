@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::bedrock::eventstream::StreamError;
 use crate::bedrock::{BedrockClient, InvokeOutput};
+use crate::catalog::Catalog;
 use crate::error::{ApiError, ProxyError};
 use crate::profiles::{Profile, Profiles};
 use crate::transform::{EndpointKind, EventAction, RequestContext};
@@ -19,6 +20,8 @@ use crate::transform::{EndpointKind, EventAction, RequestContext};
 pub struct Pipeline {
     pub profiles: Profiles,
     pub bedrock: BedrockClient,
+    /// Cached control-plane answers (`/models`, `/foundation-models`, …).
+    pub catalog: Catalog,
 }
 
 /// What transformers see of a request on `profile`.

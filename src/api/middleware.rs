@@ -10,7 +10,7 @@ use poem::http::HeaderValue;
 use poem::{Endpoint, IntoResponse, Request, Response, Result};
 use tracing::Instrument;
 
-use crate::error::error_response;
+use crate::error::{error_response, Dialect};
 
 pub const REQUEST_ID: &str = "x-request-id";
 pub const PROFILE_HEADER: &str = "x-proxy-profile";
@@ -41,6 +41,7 @@ pub async fn observe<E: Endpoint>(ep: std::sync::Arc<E>, req: Request) -> Result
         latency_ms = tracing::field::Empty,
     );
     let started = Instant::now();
+    let dialect = Dialect::for_path(req.uri().path());
     let result = ep.call(req).instrument(span.clone()).await;
     let mut response = match result {
         Ok(r) => r.into_response(),
@@ -50,7 +51,7 @@ pub async fn observe<E: Endpoint>(ep: std::sync::Arc<E>, req: Request) -> Result
                     span.record("profile", p.as_str());
                 }
             }
-            error_response(&err, &id)
+            error_response(&err, &id, dialect)
         }
     };
     if let Some(p) = response

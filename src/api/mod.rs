@@ -3,10 +3,12 @@
 //!
 //! Handlers are thin: they read the query and body, call the `Pipeline`, and map the result.
 
+mod aws;
 mod docs;
 mod health;
 mod invoke;
 mod middleware;
+mod models;
 mod payload;
 mod profiles;
 mod sse;
@@ -24,6 +26,10 @@ use crate::pipeline::Pipeline;
 pub enum ApiTags {
     /// Call a model through a profile.
     Invoke,
+    /// The models a profile's region offers (cached).
+    Models,
+    /// AWS-shaped control-plane routes for the AWS CLI and SDKs (`--endpoint-url`).
+    Aws,
     /// Configured profiles.
     Profiles,
     /// Liveness.
@@ -40,6 +46,12 @@ pub fn openapi(
             invoke::InvokeApi {
                 pipeline: state.clone(),
                 keepalive,
+            },
+            models::ModelsApi {
+                pipeline: state.clone(),
+            },
+            aws::AwsApi {
+                pipeline: state.clone(),
             },
             profiles::ProfilesApi { pipeline: state },
             health::HealthApi,

@@ -120,18 +120,30 @@ impl<D: SuccessDoc + Send> poem_openapi::ApiResponse for RawResponse<D> {
     }
 }
 
-/// `/invoke`'s success: Bedrock's Messages response.
-pub struct InvokeJson;
+/// A documentation type that says what its body is, for the success response.
+pub trait Described {
+    const DESCRIPTION: &'static str;
+}
 
-impl SuccessDoc for InvokeJson {
+/// A JSON success body documented by the type `T`.
+pub struct JsonOf<T>(std::marker::PhantomData<T>);
+
+impl<T: Type + Described> SuccessDoc for JsonOf<T> {
     const CONTENT_TYPE: &'static str = "application/json";
-    const DESCRIPTION: &'static str = "Bedrock's answer, unchanged (Anthropic Messages response).";
+    const DESCRIPTION: &'static str = T::DESCRIPTION;
     fn schema_ref() -> MetaSchemaRef {
-        InvokeResponseDoc::schema_ref()
+        T::schema_ref()
     }
     fn register(registry: &mut Registry) {
-        InvokeResponseDoc::register(registry);
+        T::register(registry);
     }
+}
+
+/// `/invoke`'s success: Bedrock's Messages response.
+pub type InvokeJson = JsonOf<InvokeResponseDoc>;
+
+impl Described for InvokeResponseDoc {
+    const DESCRIPTION: &'static str = "Bedrock's answer, unchanged (Anthropic Messages response).";
 }
 
 /// `/invoke_stream`'s success: Server-Sent Events.

@@ -20,7 +20,7 @@ use super::signing::sign_request;
 use super::types::{passthrough_headers, request_id, upstream_error};
 use super::CredentialStore;
 use crate::error::ProxyError;
-use crate::profiles::Profile;
+use crate::profiles::{Profile, Timeouts};
 
 /// Characters kept as they are in a path segment: RFC 3986 unreserved.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -68,7 +68,12 @@ pub struct StreamOutput {
 #[derive(Clone, Debug)]
 pub struct BedrockClient {
     http: HashMap<Duration, reqwest::Client>,
-    credentials: CredentialStore,
+    pub(super) credentials: CredentialStore,
+}
+
+/// One path segment, percent-encoded the way Bedrock's SDKs send it (`:` → `%3A`).
+pub fn path_segment(s: &str) -> impl std::fmt::Display + '_ {
+    utf8_percent_encode(s, SEGMENT)
 }
 
 /// `{endpoint}/model/{percent-encoded id}/{operation}`.
@@ -79,7 +84,7 @@ pub fn model_url(
 ) -> Result<reqwest::Url, ProxyError> {
     let url = format!(
         "{endpoint}/model/{}/{}",
-        utf8_percent_encode(model_id, SEGMENT),
+        path_segment(model_id),
         op.path_suffix()
     );
     reqwest::Url::parse(&url).map_err(|e| ProxyError::Internal(format!("bad URL {url}: {e}")))
@@ -97,7 +102,7 @@ fn describe(e: &reqwest::Error) -> String {
     msg
 }
 
-fn map_send_error(e: reqwest::Error) -> ProxyError {
+pub(super) fn map_send_error(e: reqwest::Error) -> ProxyError {
     if e.is_timeout() {
         ProxyError::Timeout(describe(&e))
     } else {
@@ -127,9 +132,9 @@ impl BedrockClient {
         Ok(BedrockClient { http, credentials })
     }
 
-    fn http_for(&self, profile: &Profile) -> Result<&reqwest::Client, ProxyError> {
+    pub(super) fn http_for(&self, timeouts: &Timeouts) -> Result<&reqwest::Client, ProxyError> {
         self.http
-            .get(&profile.timeouts.connect)
+            .get(&timeouts.connect)
             .or_else(|| self.http.values().next())
             .ok_or_else(|| ProxyError::Internal("no HTTP client configured".into()))
     }
@@ -177,7 +182,7 @@ impl BedrockClient {
             SystemTime::now(),
         )?;
         let request = self
-            .http_for(profile)?
+            .http_for(&profile.timeouts)?
             .post(url)
             .headers(headers)
             .body(body);
@@ -231,7 +236,10 @@ impl BedrockClient {
 }
 
 /// Read a whole body, allowing at most `idle` between chunks.
-async fn read_body(response: &mut reqwest::Response, idle: Duration) -> Result<Bytes, ProxyError> {
+pub(super) async fn read_body(
+    response: &mut reqwest::Response,
+    idle: Duration,
+) -> Result<Bytes, ProxyError> {
     let mut first: Option<Bytes> = None;
     let mut rest = BytesMut::new();
     loop {

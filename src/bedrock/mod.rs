@@ -4,6 +4,7 @@
 //! `ProxyError`s, never poem types.
 
 pub mod client;
+pub mod control;
 pub mod credentials;
 pub mod eventstream;
 pub mod signing;
