@@ -76,11 +76,8 @@ fn init_tracing() {
         .init();
 }
 
-/// How long in-flight requests and streams may run after Ctrl-C or SIGTERM.
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM; in-flight requests and streams then get `grace`.
+async fn shutdown_signal(grace: std::time::Duration) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -99,7 +96,7 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
-    tracing::info!("shutting down: no new connections; in-flight requests get {SHUTDOWN_GRACE:?}");
+    tracing::info!("shutting down: no new connections; in-flight requests get {grace:?}");
 }
 
 #[tokio::main]
@@ -157,7 +154,8 @@ async fn main() -> ExitCode {
         println!("{}", app.openapi_json());
         return ExitCode::SUCCESS;
     }
-    match app.bind(None, shutdown_signal(), SHUTDOWN_GRACE).await {
+    let grace = app.config.server.shutdown_grace;
+    match app.bind(None, shutdown_signal(grace), grace).await {
         Ok((addr, serve)) => {
             tracing::info!(
                 "bedrock-proxy listening on http://{addr} (Swagger UI: http://{addr}/docs)"
