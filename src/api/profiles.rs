@@ -5,6 +5,7 @@ use std::sync::Arc;
 use poem_openapi::{payload::Json, Object, OpenApi};
 
 use super::guard::ClientKey;
+use super::payload::Guarded;
 use super::ApiTags;
 use crate::pipeline::Pipeline;
 
@@ -46,10 +47,10 @@ impl ProfilesApi {
     ///
     /// Each profile's name, model id, region, endpoint and transformer chains.
     #[oai(path = "/profiles", method = "get", tag = "ApiTags::Profiles")]
-    async fn profiles(&self, _key: ClientKey) -> Json<ProfileList> {
+    async fn profiles(&self, _key: ClientKey) -> Guarded<Json<ProfileList>> {
         let profiles = &self.pipeline.profiles;
         let default = profiles.default_profile().name.clone();
-        Json(ProfileList {
+        Guarded(Json(ProfileList {
             profiles: profiles
                 .iter()
                 .map(|p| ProfileInfo {
@@ -66,6 +67,6 @@ impl ProfilesApi {
                 })
                 .collect(),
             default_profile: default,
-        })
+        }))
     }
 }
