@@ -268,7 +268,9 @@ fn non_loopback_bind_without_keys_is_refused() {
 
 #[test]
 fn resilience_config_errors_name_the_key() {
-    let cases: &[(&str, &[(&str, &str)], &[&str])] = &[
+    /// proxy.toml, variables, what the error must mention.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str]);
+    let cases: &[Case] = &[
         (
             "[profiles.eu]\nfallback = [\"mars\"]\n",
             &[],
