@@ -885,16 +885,26 @@ fn auth(
         }
     }
     let file = match env("PROXY_API_KEYS_FILE") {
-        Some(path) => Some((path, "environment variable PROXY_API_KEYS_FILE".to_string())),
+        Some(path) => Some((
+            path,
+            "PROXY_API_KEYS_FILE",
+            "environment variable PROXY_API_KEYS_FILE".to_string(),
+        )),
         None => raw
             .api_keys_file
             .clone()
             .filter(|p| !p.is_empty())
-            .map(|p| (p, origin(figment, "auth.api_keys_file"))),
+            .map(|p| {
+                (
+                    p,
+                    "auth.api_keys_file",
+                    origin(figment, "auth.api_keys_file"),
+                )
+            }),
     };
-    if let Some((path, source_name)) = file {
+    if let Some((path, key, source_name)) = file {
         let problem = |problem: String| ConfigError::Invalid {
-            key: "auth.api_keys_file".into(),
+            key: key.into(),
             source_name: source_name.clone(),
             problem,
         };

@@ -13,7 +13,7 @@ use poem_openapi::registry::{
 };
 use poem_openapi::types::Type;
 
-use super::docs::{InvokeRequestDoc, InvokeResponseDoc};
+use super::docs::{InvokeRequestDoc, InvokeResponseDoc, StreamEventDoc};
 use crate::error::ErrorBody;
 
 /// A JSON request body, kept as bytes.
@@ -207,9 +207,11 @@ impl SuccessDoc for InvokeSse {
     const CONTENT_TYPE: &'static str = "text/event-stream";
     const DESCRIPTION: &'static str = "Server-Sent Events, one per model event, e.g.\n\n```\nevent: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\n```\n\nA stream that fails after it started ends with `event: error`.";
     fn schema_ref() -> MetaSchemaRef {
-        String::schema_ref()
+        StreamEventDoc::schema_ref()
     }
-    fn register(_registry: &mut Registry) {}
+    fn register(registry: &mut Registry) {
+        StreamEventDoc::register(registry);
+    }
 }
 
 /// Any response `T`, documented with the 401 the guard answers on a route that needs a client

@@ -25,6 +25,7 @@ pub struct ProfileInfo {
     /// bedrock-runtime base URL.
     pub endpoint_url: String,
     /// Named AWS profile used for credentials, if any.
+    #[oai(nullable)]
     pub aws_profile: Option<String>,
     pub request_transformers: Vec<String>,
     pub response_transformers: Vec<String>,
