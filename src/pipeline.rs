@@ -140,7 +140,10 @@ impl Pipeline {
         headers: &http::HeaderMap,
         raw: &[u8],
     ) -> Result<InvokeAnswer, ApiError> {
-        let start = self.profiles.resolve(profile)?;
+        let start = self
+            .profiles
+            .resolve(profile)
+            .map_err(|e| ApiError::from(e).with_attempts(0))?;
         let answered = self
             .call_invoke(start, |p| {
                 prepare_body(p, EndpointKind::Invoke, headers, raw)
@@ -224,7 +227,10 @@ impl Pipeline {
         headers: &http::HeaderMap,
         raw: &[u8],
     ) -> Result<StreamStart, ApiError> {
-        let start = self.profiles.resolve(profile)?;
+        let start = self
+            .profiles
+            .resolve(profile)
+            .map_err(|e| ApiError::from(e).with_attempts(0))?;
         let Answered {
             value: FirstEvent { first, upstream },
             profile,

@@ -132,6 +132,9 @@ async fn client_errors_are_never_retried() {
         .await;
     assert_eq!(resp.status(), 400);
     assert_eq!(attempts(&resp), 0);
+    let resp = proxy.post_json("/invoke?profile=mars", &hi()).await;
+    assert_eq!(resp.status(), 404);
+    assert_eq!(attempts(&resp), 0);
 }
 
 #[tokio::test]
@@ -458,6 +461,24 @@ async fn concurrency_cap_answers_503_with_retry_after() {
     while first_body.next().await.is_some() {}
     let resp = proxy.post_json("/invoke", &hi()).await;
     assert_eq!(resp.status(), 200);
+
+    // A client that hangs up mid-stream frees its slot too.
+    let gate = Arc::new(tokio::sync::Notify::new());
+    fake.push(Behavior::stream(StreamScript {
+        gate_after: Some((2, gate.clone())),
+        ..Default::default()
+    }));
+    let hung_up = proxy.post_json("/invoke_stream", &hi()).await;
+    assert_eq!(hung_up.status(), 200);
+    let mut hung_up = hung_up.bytes_stream();
+    assert!(hung_up.next().await.is_some());
+    drop(hung_up);
+    assert!(
+        fake.wait_for_stream_disconnect(Duration::from_secs(3))
+            .await
+    );
+    let resp = proxy.post_json("/invoke", &hi()).await;
+    assert_eq!(resp.status(), 200, "the slot was released");
 
     // A request that finds the slot busy waits its turn within the queue timeout.
     fake.push(Behavior::delay(

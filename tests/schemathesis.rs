@@ -49,7 +49,9 @@ async fn schemathesis_finds_no_server_errors_and_no_spec_violations() {
     let out = tokio::time::timeout(Duration::from_secs(600), cmd.output())
         .await
         .expect("schemathesis finishes within 10 minutes")
-        .unwrap_or_else(|e| panic!("cannot run '{st}' (set SCHEMATHESIS or use scripts/schemathesis): {e}"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run '{st}' (set SCHEMATHESIS or use scripts/schemathesis): {e}")
+        });
     let text = format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
@@ -57,5 +59,8 @@ async fn schemathesis_finds_no_server_errors_and_no_spec_violations() {
     );
     println!("{text}");
     assert!(out.status.success(), "schemathesis found problems:\n{text}");
-    assert!(fake.request_count() > 0, "some requests reached the fake Bedrock");
+    assert!(
+        fake.request_count() > 0,
+        "some requests reached the fake Bedrock"
+    );
 }
