@@ -21,7 +21,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::ApiKeys;
 use crate::profiles::{Geography, Timeouts};
+use crate::resilience::RetryPolicy;
 
 /// Default path of the configuration file, relative to the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "proxy.toml";
@@ -63,6 +65,12 @@ pub struct RawConfig {
     #[serde(default)]
     pub models: RawModels,
     #[serde(default)]
+    pub retry: RawRetry,
+    #[serde(default)]
+    pub limits: RawLimits,
+    #[serde(default)]
+    pub auth: RawAuth,
+    #[serde(default)]
     pub profiles: BTreeMap<String, RawProfile>,
 }
 
@@ -77,6 +85,8 @@ pub struct RawServer {
     pub default_profile: String,
     /// Seconds of silence on an SSE stream after which a keep-alive comment is sent.
     pub stream_keepalive_secs: f64,
+    /// Seconds in-flight requests and streams get to finish after SIGTERM / Ctrl-C.
+    pub shutdown_grace_secs: f64,
 }
 
 /// Timeouts for every profile that does not set its own.
@@ -120,6 +130,66 @@ pub struct RawProfile {
     pub first_byte_timeout_secs: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_timeout_secs: Option<f64>,
+    /// This profile's own retry settings (each key overrides `[retry]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RawRetryOverride>,
+    /// Profiles tried in order when this one's attempts are exhausted on throttling or 5xx.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fallback: Vec<String>,
+}
+
+/// Retries of throttled and failed Bedrock calls, for every profile that does not set its own.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRetry {
+    /// Attempts per profile, the first included (1: no retries).
+    pub max_attempts: u32,
+    /// Backoff base: the n-th retry waits a random time below `base * 2^(n-1)`.
+    pub base_delay_secs: f64,
+    /// Upper bound of one backoff.
+    pub max_delay_secs: f64,
+    /// No retry or fallback attempt starts later than this after the first attempt.
+    pub max_elapsed_secs: f64,
+}
+
+/// `[profiles.NAME.retry]`: any of `[retry]`'s keys, for one profile.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRetryOverride {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_delay_secs: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_delay_secs: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_elapsed_secs: Option<f64>,
+}
+
+/// Request size and upstream concurrency limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLimits {
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: u64,
+    /// Requests calling Bedrock at the same time (0: no cap).
+    pub max_concurrent_upstream: u32,
+    /// How long a request waits for a free slot before it gets 503.
+    pub queue_timeout_secs: f64,
+}
+
+/// Client authentication. The keys themselves never live here: they come from
+/// `PROXY_API_KEYS` or a file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAuth {
+    /// File with one client API key per line (`PROXY_API_KEYS_FILE` wins over it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_keys_file: Option<String>,
+    /// Allow listening on a non-loopback address without any key.
+    pub allow_unauthenticated: bool,
+    /// Paths served without a key (a path also opens everything below it).
+    pub open_paths: Vec<String>,
 }
 
 impl Default for RawServer {
@@ -129,6 +199,39 @@ impl Default for RawServer {
             port: 3000,
             default_profile: "apac".into(),
             stream_keepalive_secs: 1.0,
+            shutdown_grace_secs: 30.0,
+        }
+    }
+}
+
+impl Default for RawRetry {
+    fn default() -> Self {
+        // AWS SDK "standard" retry mode: 3 attempts, full-jitter backoff from 1 s, at most 20 s.
+        RawRetry {
+            max_attempts: 3,
+            base_delay_secs: 1.0,
+            max_delay_secs: 20.0,
+            max_elapsed_secs: 30.0,
+        }
+    }
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        RawLimits {
+            max_body_bytes: 32 * 1024 * 1024,
+            max_concurrent_upstream: 64,
+            queue_timeout_secs: 10.0,
+        }
+    }
+}
+
+impl Default for RawAuth {
+    fn default() -> Self {
+        RawAuth {
+            api_keys_file: None,
+            allow_unauthenticated: false,
+            open_paths: vec!["/health".into(), "/docs".into(), "/openapi.json".into()],
         }
     }
 }
@@ -170,6 +273,9 @@ impl Default for RawConfig {
             server: RawServer::default(),
             upstream: RawUpstream::default(),
             models: RawModels::default(),
+            retry: RawRetry::default(),
+            limits: RawLimits::default(),
+            auth: RawAuth::default(),
             profiles,
         }
     }
@@ -185,12 +291,56 @@ pub struct Config {
     pub profiles: Vec<ProfileConfig>,
     /// Non-fatal findings (e.g. a geography prefix that does not fit the region).
     pub warnings: Vec<String>,
+    pub limits: LimitsConfig,
+    pub auth: AuthConfig,
 }
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub addr: SocketAddr,
     pub stream_keepalive: Duration,
+    /// How long in-flight requests and streams may run after SIGTERM / Ctrl-C.
+    pub shutdown_grace: Duration,
+}
+
+/// Checked `[limits]`.
+#[derive(Debug, Clone)]
+pub struct LimitsConfig {
+    pub max_body_bytes: u64,
+    /// `None`: no cap.
+    pub max_concurrent_upstream: Option<usize>,
+    pub queue_timeout: Duration,
+}
+
+/// Checked `[auth]` plus the keys from the environment or the key file. `Debug` shows how
+/// many keys there are, never a key.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub keys: ApiKeys,
+    pub allow_unauthenticated: bool,
+    pub open_paths: Vec<String>,
+}
+
+impl AuthConfig {
+    /// Whether `path` is served without a key: one of `open_paths` or below one.
+    pub fn is_open(&self, path: &str) -> bool {
+        self.open_paths.iter().any(|open| {
+            path == open
+                || (path.starts_with(open.as_str())
+                    && (open.ends_with('/') || path[open.len()..].starts_with('/')))
+        })
+    }
+
+    /// Refuse to serve a non-loopback address without keys unless explicitly allowed.
+    pub fn check_exposure(&self, addr: &SocketAddr) -> Result<(), String> {
+        if addr.ip().is_loopback() || !self.keys.is_empty() || self.allow_unauthenticated {
+            return Ok(());
+        }
+        Err(format!(
+            "refusing to listen on {} without client API keys: anyone who can reach it could use your AWS credentials. Set PROXY_API_KEYS (comma-separated keys) or PROXY_API_KEYS_FILE (one key per line), listen on 127.0.0.1, or set auth.allow_unauthenticated = true",
+            addr.ip()
+        ))
+    }
 }
 
 /// The control-plane cache settings.
@@ -228,6 +378,10 @@ pub struct ProfileConfig {
     /// Named profile of the AWS shared config files used for credentials, if any.
     pub aws_profile: Option<String>,
     pub timeouts: Timeouts,
+    pub retry: RetryPolicy,
+    /// Profiles to try, in order, when this one's attempts are exhausted on throttling or a
+    /// 5xx: its `fallback` list with their own fallbacks expanded after each, each profile once.
+    pub fallback: Vec<String>,
 }
 
 /// A configuration that cannot be used. The message names the source, the key and the problem.
@@ -277,7 +431,8 @@ impl Config {
         let proxy_env = || {
             Env::prefixed(ENV_PREFIX)
                 .split("__")
-                .ignore(&["config"])
+                // Not configuration keys: the file path and the client API keys.
+                .ignore(&["config", "api_keys", "api_keys_file"])
                 .filter(|k| !k.as_str().is_empty())
         };
         // Only the named file (no search in parent directories); a missing default is fine.
@@ -512,6 +667,12 @@ fn validate(
         up.first_byte_timeout_secs,
     )?;
     let idle = duration(figment, "upstream.idle_timeout_secs", up.idle_timeout_secs)?;
+    let shutdown_grace = duration(
+        figment,
+        "server.shutdown_grace_secs",
+        raw.server.shutdown_grace_secs,
+    )?;
+    let retry = retry_policy(figment, "retry", &raw.retry, &RawRetryOverride::default())?;
 
     let runtime_env = env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
         .map(|u| ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", u))
@@ -609,6 +770,10 @@ fn validate(
                 None => idle,
             },
         };
+        let retry = match &p.retry {
+            Some(own) => retry_policy(figment, &key("retry"), &raw.retry, own)?,
+            None => retry,
+        };
         profiles.push(ProfileConfig {
             name: name.clone(),
             model_id,
@@ -617,6 +782,8 @@ fn validate(
             control_endpoint,
             aws_profile: p.aws_profile.clone().filter(|s| !s.is_empty()),
             timeouts,
+            retry,
+            fallback: fallback_chain(figment, &raw.profiles, name)?,
         });
     }
     let default_profile = raw.server.default_profile.clone();
@@ -630,15 +797,213 @@ fn validate(
             ),
         ));
     }
+    let limits = limits(figment, &raw.limits)?;
+    let auth = auth(figment, &raw.auth, env)?;
+    let addr = SocketAddr::new(host, raw.server.port);
+    auth.check_exposure(&addr)
+        .map_err(|problem| invalid(figment, "server.host", problem))?;
     Ok(Config {
         server: ServerConfig {
-            addr: SocketAddr::new(host, raw.server.port),
+            addr,
             stream_keepalive,
+            shutdown_grace,
         },
         models,
         default_profile,
         profiles,
         warnings,
+        limits,
+        auth,
+    })
+}
+
+/// `[retry]` (prefix `retry`) with a profile's overrides (prefix `profiles.NAME.retry`).
+fn retry_policy(
+    figment: &Figment,
+    prefix: &str,
+    base: &RawRetry,
+    own: &RawRetryOverride,
+) -> Result<RetryPolicy, ConfigError> {
+    let key = |field: &str| format!("{prefix}.{field}");
+    let max_attempts = own.max_attempts.unwrap_or(base.max_attempts);
+    if max_attempts == 0 {
+        return Err(invalid(
+            figment,
+            &key("max_attempts"),
+            "must be at least 1 (1 means no retries)",
+        ));
+    }
+    let secs = |field: &str, own: Option<f64>, base: f64| {
+        // An inherited value was already checked under `retry.`.
+        let k = if own.is_some() {
+            key(field)
+        } else {
+            format!("retry.{field}")
+        };
+        duration(figment, &k, own.unwrap_or(base))
+    };
+    Ok(RetryPolicy {
+        max_attempts,
+        base_delay: secs("base_delay_secs", own.base_delay_secs, base.base_delay_secs)?,
+        max_delay: secs("max_delay_secs", own.max_delay_secs, base.max_delay_secs)?,
+        max_elapsed: secs(
+            "max_elapsed_secs",
+            own.max_elapsed_secs,
+            base.max_elapsed_secs,
+        )?,
+    })
+}
+
+/// The profiles `name` falls back to, in the order they are tried: each entry of its
+/// `fallback`, followed by that profile's own fallbacks (depth first). A profile appears at
+/// most once, so cycles end by themselves. Unknown names are errors.
+fn fallback_chain(
+    figment: &Figment,
+    profiles: &BTreeMap<String, RawProfile>,
+    name: &str,
+) -> Result<Vec<String>, ConfigError> {
+    fn visit(
+        figment: &Figment,
+        profiles: &BTreeMap<String, RawProfile>,
+        from: &str,
+        seen: &mut Vec<String>,
+    ) -> Result<(), ConfigError> {
+        let Some(profile) = profiles.get(from) else {
+            return Ok(());
+        };
+        for next in &profile.fallback {
+            if !profiles.contains_key(next) {
+                return Err(invalid(
+                    figment,
+                    &format!("profiles.{from}.fallback"),
+                    format!(
+                        "profile '{next}' is not defined; defined profiles: {}",
+                        profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+            if next == from {
+                return Err(invalid(
+                    figment,
+                    &format!("profiles.{from}.fallback"),
+                    format!("profile '{from}' cannot fall back to itself"),
+                ));
+            }
+            if !seen.contains(next) {
+                seen.push(next.clone());
+                visit(figment, profiles, next, seen)?;
+            }
+        }
+        Ok(())
+    }
+    let mut seen = vec![name.to_string()];
+    visit(figment, profiles, name, &mut seen)?;
+    seen.remove(0);
+    Ok(seen)
+}
+
+fn limits(figment: &Figment, raw: &RawLimits) -> Result<LimitsConfig, ConfigError> {
+    if raw.max_body_bytes == 0 {
+        return Err(invalid(
+            figment,
+            "limits.max_body_bytes",
+            "must be a positive number of bytes",
+        ));
+    }
+    Ok(LimitsConfig {
+        max_body_bytes: raw.max_body_bytes,
+        max_concurrent_upstream: match raw.max_concurrent_upstream {
+            0 => None,
+            n => Some(n as usize),
+        },
+        queue_timeout: duration(figment, "limits.queue_timeout_secs", raw.queue_timeout_secs)?,
+    })
+}
+
+/// `[auth]` plus the client API keys from `PROXY_API_KEYS` and the key file.
+fn auth(
+    figment: &Figment,
+    raw: &RawAuth,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<AuthConfig, ConfigError> {
+    let mut keys: Vec<String> = Vec::new();
+    if let Some(list) = env("PROXY_API_KEYS") {
+        keys.extend(
+            list.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(str::to_string),
+        );
+        if keys.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "PROXY_API_KEYS".into(),
+                source_name: "environment variable PROXY_API_KEYS".into(),
+                problem: "contains no key (expected comma-separated keys)".into(),
+            });
+        }
+    }
+    let file = match env("PROXY_API_KEYS_FILE") {
+        Some(path) => Some((
+            path,
+            "PROXY_API_KEYS_FILE",
+            "environment variable PROXY_API_KEYS_FILE".to_string(),
+        )),
+        None => raw
+            .api_keys_file
+            .clone()
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                (
+                    p,
+                    "auth.api_keys_file",
+                    origin(figment, "auth.api_keys_file"),
+                )
+            }),
+    };
+    if let Some((path, key, source_name)) = file {
+        let problem = |problem: String| ConfigError::Invalid {
+            key: key.into(),
+            source_name: source_name.clone(),
+            problem,
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| problem(format!("cannot read API key file '{path}': {e}")))?;
+        let before = keys.len();
+        keys.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
+        if keys.len() == before {
+            return Err(problem(format!(
+                "API key file '{path}' contains no key (one key per line; '#' starts a comment)"
+            )));
+        }
+    }
+    if let Some(bad) = keys
+        .iter()
+        .find(|k| k.chars().any(|c| c.is_whitespace() || c.is_control()) || k.len() > 4096)
+    {
+        // Name the problem, never the key.
+        return Err(ConfigError::Parse(format!(
+            "a client API key ({} characters) contains whitespace or control characters, or is longer than 4096 characters",
+            bad.chars().count()
+        )));
+    }
+    for (i, path) in raw.open_paths.iter().enumerate() {
+        if !path.starts_with('/') {
+            return Err(invalid(
+                figment,
+                &format!("auth.open_paths.{i}"),
+                format!("'{path}' must start with '/'"),
+            ));
+        }
+    }
+    Ok(AuthConfig {
+        keys: ApiKeys::new(&keys),
+        allow_unauthenticated: raw.allow_unauthenticated,
+        open_paths: raw.open_paths.clone(),
     })
 }
 

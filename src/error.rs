@@ -55,6 +55,22 @@ pub enum ProxyError {
     /// A bug or an impossible state: never the client's fault.
     #[error("internal error: {0}")]
     Internal(String),
+
+    /// The request body is larger than `limits.max_body_bytes`.
+    #[error("request body is larger than the limit of {limit} bytes (limits.max_body_bytes)")]
+    PayloadTooLarge { limit: u64 },
+
+    /// No client API key, or a wrong one.
+    #[error("{0}")]
+    Unauthorized(String),
+
+    /// Every upstream slot stayed busy for the whole queue timeout.
+    #[error("the proxy is at its limit of {limit} concurrent Bedrock calls and none became free within {waited:?}; retry after {retry_after_secs} s")]
+    Overloaded {
+        limit: usize,
+        waited: std::time::Duration,
+        retry_after_secs: u64,
+    },
 }
 
 impl ProxyError {
@@ -77,6 +93,9 @@ impl ProxyError {
                 }
             }
             ProxyError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ProxyError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ProxyError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ProxyError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -91,6 +110,21 @@ impl ProxyError {
             ProxyError::Timeout(_) => "UpstreamTimeout",
             ProxyError::Transformer { .. } => "TransformerError",
             ProxyError::Internal(_) => "InternalError",
+            ProxyError::PayloadTooLarge { .. } => "PayloadTooLarge",
+            ProxyError::Unauthorized(_) => "Unauthorized",
+            ProxyError::Overloaded { .. } => "ProxyOverloaded",
+        }
+    }
+
+    /// Headers that belong to this error's answer: `WWW-Authenticate` on 401, `Retry-After`
+    /// when the proxy is overloaded.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            ProxyError::Unauthorized(_) => vec![("www-authenticate", "Bearer".to_string())],
+            ProxyError::Overloaded {
+                retry_after_secs, ..
+            } => vec![("retry-after", retry_after_secs.to_string())],
+            _ => Vec::new(),
         }
     }
 
@@ -99,6 +133,7 @@ impl ProxyError {
         ApiError {
             error: self,
             profile: Some(profile.to_string()),
+            attempts: None,
         }
     }
 }
@@ -109,6 +144,16 @@ impl ProxyError {
 pub struct ApiError {
     pub error: ProxyError,
     pub profile: Option<String>,
+    /// Calls made to Bedrock for this request (the `x-proxy-attempts` header), when the
+    /// request got as far as the retry loop.
+    pub attempts: Option<u32>,
+}
+
+impl ApiError {
+    pub fn with_attempts(mut self, attempts: u32) -> ApiError {
+        self.attempts = Some(attempts);
+        self
+    }
 }
 
 impl From<ProxyError> for ApiError {
@@ -116,6 +161,7 @@ impl From<ProxyError> for ApiError {
         ApiError {
             error,
             profile: None,
+            attempts: None,
         }
     }
 }
@@ -242,26 +288,32 @@ fn aws_error_type(kind: &str) -> &str {
     }
 }
 
+/// Response header: how many calls to Bedrock the proxy made for this request.
+pub const ATTEMPTS_HEADER: &str = "x-proxy-attempts";
+
 /// Turn any error into the JSON error response. The only place errors become HTTP.
 pub fn error_response(err: &poem::Error, request_id: &str, dialect: Dialect) -> Response {
     let detail = ErrorDetail::from_poem(err, request_id);
     let status = StatusCode::from_u16(detail.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    match dialect {
-        Dialect::Proxy => {
-            let body = poem_openapi::types::ToJSON::to_json_string(&ErrorBody { error: detail });
-            Response::builder()
-                .status(status)
-                .content_type("application/json")
-                .body(Body::from_string(body))
+    let mut response = Response::builder()
+        .status(status)
+        .content_type("application/json");
+    if let Some(api) = err.downcast_ref::<ApiError>() {
+        for (name, value) in api.error.headers() {
+            response = response.header(name, value);
         }
-        Dialect::Aws => {
-            let body = serde_json::json!({ "message": detail.message }).to_string();
-            Response::builder()
-                .status(status)
-                .content_type("application/json")
-                .header("x-amzn-ErrorType", aws_error_type(&detail.kind))
-                .header("x-amzn-RequestId", request_id)
-                .body(Body::from_string(body))
+        if let Some(n) = api.attempts {
+            response = response.header(ATTEMPTS_HEADER, n.to_string());
         }
     }
+    let body = match dialect {
+        Dialect::Proxy => poem_openapi::types::ToJSON::to_json_string(&ErrorBody { error: detail }),
+        Dialect::Aws => {
+            response = response
+                .header("x-amzn-ErrorType", aws_error_type(&detail.kind))
+                .header("x-amzn-RequestId", request_id);
+            serde_json::json!({ "message": detail.message }).to_string()
+        }
+    };
+    response.body(Body::from_string(body))
 }

@@ -7,18 +7,22 @@
 //! - [`transform`]: the request/response transformer traits (the plugin surface) and built-ins.
 //! - [`bedrock`]: credentials, SigV4 signing, the Bedrock runtime and control-plane clients.
 //! - [`catalog`]: the cache of control-plane answers behind `/models` and the AWS-shaped routes.
+//! - [`resilience`]: retries, fallback profiles and the cap on concurrent upstream calls.
+//! - [`auth`]: client API keys (digests, constant-time check).
 //! - [`config`]: layered configuration (defaults < proxy.toml < .env < environment).
 //! - [`error`]: every error type and the one place errors become HTTP.
 //!
 //! Embedding: build a [`config::Config`], then [`ProxyBuilder`] → [`App`] → serve.
 
 pub mod api;
+pub mod auth;
 pub mod bedrock;
 pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod pipeline;
 pub mod profiles;
+pub mod resilience;
 pub mod transform;
 
 use std::net::SocketAddr;
@@ -31,6 +35,7 @@ use catalog::Catalog;
 use config::Config;
 use pipeline::Pipeline;
 use profiles::{Profile, Profiles};
+use resilience::UpstreamLimiter;
 use transform::{RequestChain, RequestTransformer, ResponseChain, ResponseTransformer};
 
 /// Assembles a proxy from a checked configuration.
@@ -151,12 +156,17 @@ impl ProxyBuilder {
         let profiles =
             Profiles::new(profiles, &config.default_profile).map_err(StartError::Setup)?;
         let catalog = Catalog::new(bedrock.clone(), config.models.clone());
+        let limiter = UpstreamLimiter::new(
+            config.limits.max_concurrent_upstream,
+            config.limits.queue_timeout,
+        );
         Ok(App {
             config,
             pipeline: Arc::new(Pipeline {
                 profiles,
                 catalog,
                 bedrock,
+                limiter,
             }),
         })
     }
@@ -174,7 +184,7 @@ fn for_profile<T: ?Sized>(extra: &[(Option<String>, Arc<T>)], name: &str) -> Vec
 impl App {
     /// The whole HTTP application as a poem endpoint (for embedding in a larger poem app).
     pub fn endpoint(&self) -> impl poem::Endpoint {
-        api::app(self.pipeline.clone(), self.config.server.stream_keepalive)
+        api::app(self.pipeline.clone(), &self.config)
     }
 
     /// The OpenAPI document as JSON.
@@ -184,7 +194,9 @@ impl App {
 
     /// Bind the configured address (or `addr`) and return the bound address with a future
     /// that serves until `shutdown` resolves; then in-flight requests and streams get
-    /// `grace` to finish before the future completes.
+    /// `grace` (normally `config.server.shutdown_grace`) to finish before the future
+    /// completes. A non-loopback address without client API keys is refused unless
+    /// `auth.allow_unauthenticated` is set.
     pub async fn bind(
         self,
         addr: Option<SocketAddr>,
@@ -198,6 +210,10 @@ impl App {
         StartError,
     > {
         let addr = addr.unwrap_or(self.config.server.addr);
+        self.config
+            .auth
+            .check_exposure(&addr)
+            .map_err(StartError::Setup)?;
         let acceptor = TcpListener::bind(addr)
             .into_acceptor()
             .await

@@ -22,7 +22,8 @@ OPTIONS:
     -V, --version   the version
 
 Environment: .env is loaded first (it never overrides variables already set); RUST_LOG sets
-the log level; PROXY_SERVER__PORT=8080 style variables override proxy.toml. See docs/configuration.md.";
+the log level; PROXY_SERVER__PORT=8080 style variables override proxy.toml; PROXY_API_KEYS or
+PROXY_API_KEYS_FILE set client API keys. See docs/configuration.md.";
 
 struct Args {
     config: Option<PathBuf>,
@@ -76,11 +77,8 @@ fn init_tracing() {
         .init();
 }
 
-/// How long in-flight requests and streams may run after Ctrl-C or SIGTERM.
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM; in-flight requests and streams then get `grace`.
+async fn shutdown_signal(grace: std::time::Duration) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -99,7 +97,7 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
-    tracing::info!("shutting down: no new connections; in-flight requests get {SHUTDOWN_GRACE:?}");
+    tracing::info!("shutting down: no new connections; in-flight requests get {grace:?}");
 }
 
 #[tokio::main]
@@ -133,11 +131,39 @@ async fn main() -> ExitCode {
         println!("configuration OK; listening address {}", config.server.addr);
         println!("default profile: {}", config.default_profile);
         for p in &config.profiles {
+            print!(
+                "profile {}: model_id={} region={} endpoint={} max_attempts={}",
+                p.name, p.model_id, p.region, p.runtime_endpoint, p.retry.max_attempts
+            );
+            if p.fallback.is_empty() {
+                println!();
+            } else {
+                println!(" fallback={}", p.fallback.join(","));
+            }
+        }
+        let auth = &config.auth;
+        if auth.keys.is_empty() {
+            println!("client API keys: none (no authentication)");
+        } else {
             println!(
-                "profile {}: model_id={} region={} endpoint={}",
-                p.name, p.model_id, p.region, p.runtime_endpoint
+                "client API keys: {} (open without a key: {})",
+                auth.keys.len(),
+                if auth.open_paths.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    auth.open_paths.join(", ")
+                }
             );
         }
+        let limits = &config.limits;
+        println!(
+            "limits: body {} bytes, {} concurrent Bedrock calls (queue timeout {:?})",
+            limits.max_body_bytes,
+            limits
+                .max_concurrent_upstream
+                .map_or("unlimited".to_string(), |n| n.to_string()),
+            limits.queue_timeout
+        );
         for w in &config.warnings {
             println!("warning: {w}");
         }
@@ -157,7 +183,8 @@ async fn main() -> ExitCode {
         println!("{}", app.openapi_json());
         return ExitCode::SUCCESS;
     }
-    match app.bind(None, shutdown_signal(), SHUTDOWN_GRACE).await {
+    let grace = app.config.server.shutdown_grace;
+    match app.bind(None, shutdown_signal(grace), grace).await {
         Ok((addr, serve)) => {
             tracing::info!(
                 "bedrock-proxy listening on http://{addr} (Swagger UI: http://{addr}/docs)"

@@ -9,10 +9,11 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
 use crate::bedrock::eventstream::StreamError;
-use crate::bedrock::{BedrockClient, InvokeOutput};
+use crate::bedrock::{BedrockClient, InvokeOutput, StreamOutput};
 use crate::catalog::Catalog;
 use crate::error::{ApiError, ProxyError};
 use crate::profiles::{Profile, Profiles};
+use crate::resilience::{self, Answered, AttemptError, UpstreamLimiter, UpstreamPermit};
 use crate::transform::{EndpointKind, EventAction, RequestContext};
 
 /// Shared state of a running proxy.
@@ -22,6 +23,8 @@ pub struct Pipeline {
     pub bedrock: BedrockClient,
     /// Cached control-plane answers (`/models`, `/foundation-models`, …).
     pub catalog: Catalog,
+    /// The cap on concurrent upstream calls (`[limits]`).
+    pub limiter: UpstreamLimiter,
 }
 
 /// What transformers see of a request on `profile`.
@@ -44,6 +47,21 @@ pub struct Prepared {
     pub body: Bytes,
 }
 
+/// A JSON answer and how it came about.
+pub struct InvokeAnswer {
+    /// The profile that answered (a fallback profile, if the requested one was exhausted).
+    pub profile: Arc<Profile>,
+    /// Calls made to Bedrock, over all profiles tried.
+    pub attempts: u32,
+    pub output: InvokeOutput,
+}
+
+/// A stream that has received its first event, and the rest of it.
+pub struct FirstEvent {
+    pub first: Bytes,
+    pub upstream: StreamOutput,
+}
+
 impl Pipeline {
     /// Resolve the profile, parse and check the body, run the request chain.
     pub fn prepare(
@@ -54,19 +72,68 @@ impl Pipeline {
         raw: &[u8],
     ) -> Result<Prepared, ApiError> {
         let profile = self.profiles.resolve(profile)?;
-        let in_profile = |e: ProxyError| e.in_profile(&profile.name);
-        let mut body = parse_body(raw).map_err(in_profile)?;
-        check_body(&body).map_err(in_profile)?;
-        profile
-            .request_chain
-            .apply(&context(&profile, endpoint, headers), &mut body)
-            .map_err(in_profile)?;
-        let body = serde_json::to_vec(&body)
-            .map_err(|e| in_profile(ProxyError::Internal(format!("serialize body: {e}"))))?;
-        Ok(Prepared {
-            profile,
-            body: Bytes::from(body),
-        })
+        let body = prepare_body(&profile, endpoint, headers, raw)
+            .map_err(|e| e.in_profile(&profile.name))?;
+        Ok(Prepared { profile, body })
+    }
+
+    /// `InvokeModel` for a request routed to `start`, with retries, fallback profiles and the
+    /// concurrency cap. `prepare` builds the Bedrock body for each profile tried from the
+    /// client's request. Every front end that answers JSON goes through here.
+    pub async fn call_invoke(
+        &self,
+        start: Arc<Profile>,
+        prepare: impl Fn(&Profile) -> Result<Bytes, ProxyError>,
+    ) -> Result<Answered<InvokeOutput>, ApiError> {
+        resilience::run(
+            &self.profiles,
+            &self.limiter,
+            start,
+            prepare,
+            |profile, body, number| async move {
+                self.bedrock.invoke_attempt(&profile, body, number).await
+            },
+        )
+        .await
+    }
+
+    /// `InvokeModelWithResponseStream` for a request routed to `start`, with retries, fallback
+    /// profiles and the concurrency cap, answering once the first event arrived. An attempt
+    /// whose stream fails before its first event (an HTTP error, or an exception as the first
+    /// frame) counts as failed and may be retried: nothing has reached the client yet. Every
+    /// streaming front end goes through here; the returned permit must live as long as the
+    /// stream is read.
+    pub async fn call_stream(
+        &self,
+        start: Arc<Profile>,
+        prepare: impl Fn(&Profile) -> Result<Bytes, ProxyError>,
+    ) -> Result<Answered<FirstEvent>, ApiError> {
+        resilience::run(
+            &self.profiles,
+            &self.limiter,
+            start,
+            prepare,
+            |profile, body, number| async move {
+                let mut upstream = self
+                    .bedrock
+                    .invoke_stream_attempt(&profile, body, number)
+                    .await?;
+                match upstream.events.next().await {
+                    Some(Ok(first)) => Ok(FirstEvent { first, upstream }),
+                    failed => {
+                        let error = failed.and_then(Result::err).unwrap_or_else(|| {
+                            StreamError::interrupted(
+                                "Bedrock ended the stream without sending any event",
+                            )
+                        });
+                        Err(AttemptError::after_response(
+                            error.before_output(upstream.upstream_request_id.take()),
+                        ))
+                    }
+                }
+            },
+        )
+        .await
     }
 
     /// `POST /invoke`: one JSON answer.
@@ -75,15 +142,23 @@ impl Pipeline {
         profile: Option<&str>,
         headers: &http::HeaderMap,
         raw: &[u8],
-    ) -> Result<(Arc<Profile>, InvokeOutput), ApiError> {
-        let prepared = self.prepare(profile, EndpointKind::Invoke, headers, raw)?;
-        let profile = prepared.profile;
-        let in_profile = |e: ProxyError| e.in_profile(&profile.name);
-        let mut out = self
-            .bedrock
-            .invoke(&profile, prepared.body)
-            .await
-            .map_err(in_profile)?;
+    ) -> Result<InvokeAnswer, ApiError> {
+        let start = self
+            .profiles
+            .resolve(profile)
+            .map_err(|e| ApiError::from(e).with_attempts(0))?;
+        let answered = self
+            .call_invoke(start, |p| {
+                prepare_body(p, EndpointKind::Invoke, headers, raw)
+            })
+            .await?;
+        let Answered {
+            value: mut out,
+            profile,
+            attempts,
+            ..
+        } = answered;
+        let in_profile = |e: ProxyError| e.in_profile(&profile.name).with_attempts(attempts);
         if !profile.response_chain.is_empty() {
             let ctx = context(&profile, EndpointKind::Invoke, headers);
             let mut value: Value = serde_json::from_slice(&out.body).map_err(|e| {
@@ -100,8 +175,30 @@ impl Pipeline {
                     in_profile(ProxyError::Internal(format!("serialize answer: {e}")))
                 })?);
         }
-        Ok((profile, out))
+        Ok(InvokeAnswer {
+            profile,
+            attempts,
+            output: out,
+        })
     }
+}
+
+/// The Bedrock body for `profile` from the client's raw body: parse, check, run the profile's
+/// request chain, serialize.
+pub fn prepare_body(
+    profile: &Profile,
+    endpoint: EndpointKind,
+    headers: &http::HeaderMap,
+    raw: &[u8],
+) -> Result<Bytes, ProxyError> {
+    let mut body = parse_body(raw)?;
+    check_body(&body)?;
+    profile
+        .request_chain
+        .apply(&context(profile, endpoint, headers), &mut body)?;
+    let body = serde_json::to_vec(&body)
+        .map_err(|e| ProxyError::Internal(format!("serialize body: {e}")))?;
+    Ok(Bytes::from(body))
 }
 
 /// One item of a proxied stream: a model event (its `type` and JSON), or the error that ends it.
@@ -113,7 +210,10 @@ pub enum StreamItem {
 
 /// A stream that has started: Bedrock accepted the request and sent its first event.
 pub struct StreamStart {
+    /// The profile that answered (a fallback profile, if the requested one was exhausted).
     pub profile: Arc<Profile>,
+    /// Calls made to Bedrock, over all profiles tried.
+    pub attempts: u32,
     /// Bedrock's `x-amzn-*` response headers.
     pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
     pub items: BoxStream<'static, StreamItem>,
@@ -130,24 +230,20 @@ impl Pipeline {
         headers: &http::HeaderMap,
         raw: &[u8],
     ) -> Result<StreamStart, ApiError> {
-        let prepared = self.prepare(profile, EndpointKind::InvokeStream, headers, raw)?;
-        let profile = prepared.profile;
-        let mut upstream = self
-            .bedrock
-            .invoke_stream(&profile, prepared.body)
-            .await
-            .map_err(|e| e.in_profile(&profile.name))?;
-        let first = match upstream.events.next().await {
-            Some(Ok(event)) => event,
-            failed => {
-                let error = failed.and_then(Result::err).unwrap_or_else(|| {
-                    StreamError::interrupted("Bedrock ended the stream without sending any event")
-                });
-                return Err(error
-                    .before_output(upstream.upstream_request_id)
-                    .in_profile(&profile.name));
-            }
-        };
+        let start = self
+            .profiles
+            .resolve(profile)
+            .map_err(|e| ApiError::from(e).with_attempts(0))?;
+        let Answered {
+            value: FirstEvent { first, upstream },
+            profile,
+            attempts,
+            permit,
+        } = self
+            .call_stream(start, |p| {
+                prepare_body(p, EndpointKind::InvokeStream, headers, raw)
+            })
+            .await?;
         let events = futures_util::stream::once(futures_util::future::ready(Ok(first)))
             .chain(upstream.events);
         // The upstream events end after their own error; only a transformer can fail in the
@@ -179,10 +275,23 @@ impl Pipeline {
         };
         Ok(StreamStart {
             profile,
+            attempts,
             headers: upstream.headers,
-            items,
+            items: hold_until_end(items, permit),
         })
     }
+}
+
+/// Keep the upstream slot until the stream ends or is dropped.
+pub fn hold_until_end<T: Send + 'static>(
+    items: BoxStream<'static, T>,
+    permit: UpstreamPermit,
+) -> BoxStream<'static, T> {
+    futures_util::stream::unfold((items, permit), |(mut items, permit)| async move {
+        let item = items.next().await?;
+        Some((item, (items, permit)))
+    })
+    .boxed()
 }
 
 /// End a stream right after its first error item.

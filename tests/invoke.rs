@@ -8,6 +8,8 @@ use support::{hi, start_proxy, Behavior, FakeBedrock};
 
 const APAC: &str = "apac.anthropic.claude-sonnet-4-20250514-v1:0";
 const EU: &str = "eu.anthropic.claude-sonnet-4-20250514-v1:0";
+/// One attempt per request: these tests look at how a single answer is passed on.
+const NO_RETRIES: &str = "[retry]\nmax_attempts = 1\n\n";
 
 #[tokio::test]
 async fn default_profile_is_signed_for_its_region_and_passes_bedrock_headers_through() {
@@ -185,7 +187,8 @@ async fn arn_model_ids_with_slash_and_colon_are_encoded_and_signed() {
 #[tokio::test]
 async fn every_bedrock_error_keeps_its_status_type_and_message() {
     let fake = FakeBedrock::start().await;
-    let proxy = start_proxy(&fake, "").await;
+    // Without retries, so each scripted error is the answer (retries: tests/resilience.rs).
+    let proxy = start_proxy(&fake, NO_RETRIES).await;
     let cases = [
         (400, "ValidationException", "Malformed input request"),
         (
@@ -274,7 +277,7 @@ async fn unreachable_upstream_is_502_and_silent_upstream_is_504() {
     drop(closed);
     let proxy = start_proxy(
         &fake,
-        &format!("[profiles.dead]\nmodel_id = \"m\"\nregion = \"us-east-1\"\nendpoint_url = \"{dead}\"\n\n[profiles.slow]\nmodel_id = \"m\"\nregion = \"us-east-1\"\nfirst_byte_timeout_secs = 0.5\n"),
+        &format!("{NO_RETRIES}[profiles.dead]\nmodel_id = \"m\"\nregion = \"us-east-1\"\nendpoint_url = \"{dead}\"\n\n[profiles.slow]\nmodel_id = \"m\"\nregion = \"us-east-1\"\nfirst_byte_timeout_secs = 0.5\n"),
     )
     .await;
     let resp = proxy.post_json("/invoke?profile=dead", &hi()).await;
@@ -346,7 +349,7 @@ async fn health_profiles_docs_and_spec() {
 #[tokio::test]
 async fn cut_connections_are_502_and_slow_answers_still_arrive() {
     let fake = FakeBedrock::start().await;
-    let proxy = start_proxy(&fake, "").await;
+    let proxy = start_proxy(&fake, NO_RETRIES).await;
     fake.push(Behavior::CloseWithoutResponse);
     let resp = proxy.post_json("/invoke", &hi()).await;
     assert_eq!(resp.status(), 502);

@@ -239,7 +239,8 @@ async fn faults_mid_stream_end_with_one_error_event() {
 #[tokio::test]
 async fn errors_before_the_first_event_are_http_errors() {
     let fake = FakeBedrock::start().await;
-    let proxy = start_proxy(&fake, "").await;
+    // One attempt, so the scripted error is the answer (retries: tests/resilience.rs).
+    let proxy = start_proxy(&fake, "[retry]\nmax_attempts = 1\n").await;
     fake.push(Behavior::throttling());
     let resp = proxy.post_json("/invoke_stream", &hi()).await;
     assert_eq!(resp.status(), 429);

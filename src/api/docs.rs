@@ -56,10 +56,13 @@ pub struct InvokeResponseDoc {
     #[oai(rename = "type")]
     pub kind: String,
     pub role: String,
+    #[oai(nullable)]
     pub model: Option<String>,
     /// Content blocks, e.g. `{"type":"text","text":"Hello"}`.
     pub content: Vec<Value>,
+    #[oai(nullable)]
     pub stop_reason: Option<String>,
+    #[oai(nullable)]
     pub stop_sequence: Option<String>,
     /// `{"input_tokens": …, "output_tokens": …}`.
     pub usage: Value,
@@ -203,4 +206,16 @@ impl Example for ListInferenceProfilesDoc {
             next_token: None,
         }
     }
+}
+
+/// One Server-Sent Event of `/invoke_stream`, as an SSE client parses it.
+#[derive(Object)]
+#[oai(rename = "StreamEvent")]
+pub struct StreamEventDoc {
+    /// The model event's `type` (`message_start`, `content_block_delta`, …, `message_stop`),
+    /// `completion` for legacy text-completion chunks, or `error` for the final error event.
+    pub event: String,
+    /// The event's JSON, e.g. `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}`,
+    /// or `{"type":"error","error":{"type":…,"message":…}}`.
+    pub data: String,
 }

@@ -7,9 +7,11 @@ use poem::{Body, Request, Response};
 use poem_openapi::param::Query;
 use poem_openapi::OpenApi;
 
+use super::guard::ClientKey;
 use super::middleware::PROFILE_HEADER;
 use super::payload::{InvokeJson, InvokeSse, JsonBody, RawResponse};
 use super::ApiTags;
+use crate::error::ATTEMPTS_HEADER;
 use crate::pipeline::Pipeline;
 
 pub struct InvokeApi {
@@ -17,17 +19,20 @@ pub struct InvokeApi {
     pub keepalive: std::time::Duration,
 }
 
-/// Add Bedrock's `x-amzn-*` headers and `x-proxy-profile` to a response.
-fn with_headers(
+/// Add Bedrock's `x-amzn-*` headers, `x-proxy-profile` (the profile that answered) and
+/// `x-proxy-attempts` (calls made to Bedrock) to a response.
+pub(crate) fn with_headers(
     mut response: Response,
     upstream: Vec<(poem::http::HeaderName, HeaderValue)>,
     profile: &str,
+    attempts: u32,
 ) -> Response {
     let headers = response.headers_mut();
     headers.extend(upstream);
     if let Ok(v) = HeaderValue::from_str(profile) {
         headers.insert(PROFILE_HEADER, v);
     }
+    headers.insert(ATTEMPTS_HEADER, HeaderValue::from(attempts));
     response
 }
 
@@ -42,14 +47,16 @@ impl InvokeApi {
     async fn invoke(
         &self,
         req: &Request,
+        _key: ClientKey,
         /// Profile to use (`apac`, `us`, `eu`, `global`, or one you configured); default when absent.
         profile: Query<Option<String>>,
         body: JsonBody,
     ) -> poem::Result<RawResponse<InvokeJson>> {
-        let (profile, out) = self
+        let answer = self
             .pipeline
             .invoke(profile.0.as_deref(), req.headers(), &body.0)
             .await?;
+        let out = answer.output;
         let response = Response::builder()
             .status(poem::http::StatusCode::from_u16(out.status).unwrap_or_default())
             .content_type(
@@ -62,7 +69,8 @@ impl InvokeApi {
         Ok(RawResponse::new(with_headers(
             response,
             out.headers,
-            &profile.name,
+            &answer.profile.name,
+            answer.attempts,
         )))
     }
 
@@ -79,6 +87,7 @@ impl InvokeApi {
     async fn invoke_stream(
         &self,
         req: &Request,
+        _key: ClientKey,
         /// Profile to use (`apac`, `us`, `eu`, `global`, or one you configured); default when absent.
         profile: Query<Option<String>>,
         body: JsonBody,
@@ -99,6 +108,7 @@ impl InvokeApi {
             response,
             start.headers,
             &start.profile.name,
+            start.attempts,
         )))
     }
 }

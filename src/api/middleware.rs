@@ -4,13 +4,15 @@
 //! generated; it is returned in `x-request-id` and in every error body. Headers are never
 //! logged (they may hold credentials or API keys).
 
+use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
+use futures_util::FutureExt;
 use poem::http::HeaderValue;
 use poem::{Endpoint, IntoResponse, Request, Response, Result};
 use tracing::Instrument;
 
-use crate::error::{error_response, Dialect};
+use crate::error::{error_response, ApiError, Dialect, ProxyError};
 
 pub const REQUEST_ID: &str = "x-request-id";
 pub const PROFILE_HEADER: &str = "x-proxy-profile";
@@ -42,7 +44,20 @@ pub async fn observe<E: Endpoint>(ep: std::sync::Arc<E>, req: Request) -> Result
     );
     let started = Instant::now();
     let dialect = Dialect::for_path(req.uri().path());
-    let result = ep.call(req).instrument(span.clone()).await;
+    // A panic in a handler is answered like any other internal error; the server goes on.
+    let result = match AssertUnwindSafe(ep.call(req).instrument(span.clone()))
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result.map(IntoResponse::into_response),
+        Err(_panic) => {
+            span.in_scope(|| tracing::error!("request handler panicked"));
+            Err(ApiError::from(ProxyError::Internal(
+                "the request failed unexpectedly (a bug in the proxy or a plugin); the proxy keeps serving".into(),
+            ))
+            .into())
+        }
+    };
     let mut response = match result {
         Ok(r) => r.into_response(),
         Err(err) => {

@@ -1,10 +1,12 @@
 //! The HTTP surface: poem-openapi operations, Swagger UI, and the middleware that gives every
-//! request an id, a tracing span and the one JSON error shape.
+//! request an id, a tracing span and the one JSON error shape (`middleware`), and checks the
+//! client API key and the body size limit (`guard`).
 //!
 //! Handlers are thin: they read the query and body, call the `Pipeline`, and map the result.
 
 mod aws;
 mod docs;
+pub mod guard;
 mod health;
 mod invoke;
 mod middleware;
@@ -19,6 +21,7 @@ use std::time::Duration;
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::{OpenApiService, Tags};
 
+use crate::config::Config;
 use crate::pipeline::Pipeline;
 
 /// Swagger tags.
@@ -66,14 +69,20 @@ pub fn openapi(
     .server("/")
 }
 
-/// The whole application as one poem endpoint.
-pub fn app(state: Arc<Pipeline>, keepalive: Duration) -> impl Endpoint {
-    let api = openapi(state, keepalive);
+/// The whole application as one poem endpoint. Every route, including any added here
+/// later, is behind the guard (API key, body limit); panics become 500 JSON errors.
+pub fn app(state: Arc<Pipeline>, config: &Config) -> impl Endpoint {
+    let api = openapi(state, config.server.stream_keepalive);
     let ui = api.swagger_ui();
     let spec = api.spec_endpoint();
+    let settings = guard::GuardSettings {
+        auth: Arc::new(config.auth.clone()),
+        max_body_bytes: config.limits.max_body_bytes,
+    };
     Route::new()
         .nest("/docs", ui)
         .at("/openapi.json", spec)
         .nest("/", api)
+        .around(move |ep, req| guard::guard(ep, req, settings.clone()))
         .around(middleware::observe)
 }

@@ -8,10 +8,12 @@
 use bytes::Bytes;
 use poem::{IntoResponse, Request, RequestBody, Response};
 use poem_openapi::payload::{ParsePayload, Payload};
-use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry};
+use poem_openapi::registry::{
+    MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry,
+};
 use poem_openapi::types::Type;
 
-use super::docs::{InvokeRequestDoc, InvokeResponseDoc};
+use super::docs::{InvokeRequestDoc, InvokeResponseDoc, StreamEventDoc};
 use crate::error::ErrorBody;
 
 /// A JSON request body, kept as bytes.
@@ -67,7 +69,42 @@ impl<D: Send> IntoResponse for RawResponse<D> {
     }
 }
 
-fn error_response_meta(status: u16, description: &'static str) -> MetaResponse {
+fn header_meta(name: &str, description: &str, schema: MetaSchemaRef) -> MetaHeader {
+    MetaHeader {
+        name: name.to_string(),
+        description: Some(description.to_string()),
+        required: false,
+        deprecated: false,
+        schema,
+    }
+}
+
+fn attempts_header() -> MetaHeader {
+    header_meta(
+        crate::error::ATTEMPTS_HEADER,
+        "Calls made to Bedrock for this request, retries and fallback profiles included (0: refused before calling Bedrock).",
+        u32::schema_ref(),
+    )
+}
+
+pub(crate) fn error_response_meta(status: u16, description: &'static str) -> MetaResponse {
+    let headers = match status {
+        401 => vec![header_meta(
+            "www-authenticate",
+            "`Bearer`: send a client API key.",
+            String::schema_ref(),
+        )],
+        503 => vec![
+            header_meta(
+                "retry-after",
+                "Seconds to wait before trying again (when the proxy is at its concurrency limit).",
+                u64::schema_ref(),
+            ),
+            attempts_header(),
+        ],
+        413 => vec![],
+        _ => vec![attempts_header()],
+    };
     MetaResponse {
         description,
         status: Some(status),
@@ -76,8 +113,17 @@ fn error_response_meta(status: u16, description: &'static str) -> MetaResponse {
             content_type: "application/json",
             schema: ErrorBody::schema_ref(),
         }],
-        headers: vec![],
+        headers,
     }
+}
+
+/// The answer of any route when the proxy requires client API keys and none or a wrong one
+/// was sent.
+pub(crate) fn unauthorized_meta() -> MetaResponse {
+    error_response_meta(
+        401,
+        "No client API key, or a wrong one (only when the proxy is configured with keys).",
+    )
 }
 
 impl<D: SuccessDoc + Send> poem_openapi::ApiResponse for RawResponse<D> {
@@ -92,23 +138,43 @@ impl<D: SuccessDoc + Send> poem_openapi::ApiResponse for RawResponse<D> {
                         content_type: D::CONTENT_TYPE,
                         schema: D::schema_ref(),
                     }],
-                    headers: vec![],
+                    headers: vec![
+                        header_meta(
+                            "x-proxy-profile",
+                            "The profile that answered: the requested one, or one of its fallback profiles.",
+                            String::schema_ref(),
+                        ),
+                        attempts_header(),
+                    ],
                 },
                 error_response_meta(
                     400,
                     "The request is malformed, or Bedrock rejected it (ValidationException).",
                 ),
+                unauthorized_meta(),
                 error_response_meta(403, "Bedrock denied access (AccessDeniedException)."),
                 error_response_meta(404, "Unknown profile, or Bedrock does not know the model."),
+                error_response_meta(
+                    413,
+                    "The request body is larger than `limits.max_body_bytes` (PayloadTooLarge).",
+                ),
+                error_response_meta(
+                    415,
+                    "The body is not sent as JSON (`Content-Type: application/json`).",
+                ),
                 error_response_meta(
                     429,
                     "Bedrock is throttling (ThrottlingException, ModelNotReadyException).",
                 ),
                 error_response_meta(
                     500,
-                    "Missing AWS credentials, or Bedrock failed internally.",
+                    "Missing AWS credentials, Bedrock failed internally, or the proxy failed unexpectedly (InternalError).",
                 ),
                 error_response_meta(502, "Bedrock could not be reached."),
+                error_response_meta(
+                    503,
+                    "Bedrock is unavailable (ServiceUnavailableException), or the proxy is at its limit of concurrent Bedrock calls (ProxyOverloaded, with Retry-After).",
+                ),
                 error_response_meta(504, "Bedrock did not answer in time."),
             ],
         }
@@ -153,7 +219,32 @@ impl SuccessDoc for InvokeSse {
     const CONTENT_TYPE: &'static str = "text/event-stream";
     const DESCRIPTION: &'static str = "Server-Sent Events, one per model event, e.g.\n\n```\nevent: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\n```\n\nA stream that fails after it started ends with `event: error`.";
     fn schema_ref() -> MetaSchemaRef {
-        String::schema_ref()
+        StreamEventDoc::schema_ref()
     }
-    fn register(_registry: &mut Registry) {}
+    fn register(registry: &mut Registry) {
+        StreamEventDoc::register(registry);
+    }
+}
+
+/// Any response `T`, documented with the 401 the guard answers on a route that needs a client
+/// API key. Use it for operations that are not in `auth.open_paths` by default.
+pub struct Guarded<T>(pub T);
+
+impl<T: IntoResponse> IntoResponse for Guarded<T> {
+    fn into_response(self) -> Response {
+        self.0.into_response()
+    }
+}
+
+impl<T: poem_openapi::ApiResponse> poem_openapi::ApiResponse for Guarded<T> {
+    fn meta() -> MetaResponses {
+        let mut meta = T::meta();
+        meta.responses.push(unauthorized_meta());
+        meta
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+        ErrorBody::register(registry);
+    }
 }

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use poem_openapi::{payload::Json, Object, OpenApi};
 
+use super::guard::ClientKey;
+use super::payload::Guarded;
 use super::ApiTags;
 use crate::pipeline::Pipeline;
 
@@ -23,9 +25,15 @@ pub struct ProfileInfo {
     /// bedrock-runtime base URL.
     pub endpoint_url: String,
     /// Named AWS profile used for credentials, if any.
+    #[oai(nullable)]
     pub aws_profile: Option<String>,
     pub request_transformers: Vec<String>,
     pub response_transformers: Vec<String>,
+    /// Profiles tried, in this order, when this one's attempts are exhausted on throttling
+    /// or a 5xx.
+    pub fallback: Vec<String>,
+    /// Attempts per request on this profile, the first included.
+    pub max_attempts: u32,
 }
 
 #[derive(Object)]
@@ -40,10 +48,10 @@ impl ProfilesApi {
     ///
     /// Each profile's name, model id, region, endpoint and transformer chains.
     #[oai(path = "/profiles", method = "get", tag = "ApiTags::Profiles")]
-    async fn profiles(&self) -> Json<ProfileList> {
+    async fn profiles(&self, _key: ClientKey) -> Guarded<Json<ProfileList>> {
         let profiles = &self.pipeline.profiles;
         let default = profiles.default_profile().name.clone();
-        Json(ProfileList {
+        Guarded(Json(ProfileList {
             profiles: profiles
                 .iter()
                 .map(|p| ProfileInfo {
@@ -55,9 +63,11 @@ impl ProfilesApi {
                     aws_profile: p.aws_profile.clone(),
                     request_transformers: p.request_chain.names(),
                     response_transformers: p.response_chain.names(),
+                    fallback: p.fallback.clone(),
+                    max_attempts: p.retry.max_attempts,
                 })
                 .collect(),
             default_profile: default,
-        })
+        }))
     }
 }

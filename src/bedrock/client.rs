@@ -21,6 +21,7 @@ use super::types::{passthrough_headers, request_id, upstream_error};
 use super::CredentialStore;
 use crate::error::ProxyError;
 use crate::profiles::{Profile, Timeouts};
+use crate::resilience::{AttemptError, AttemptNumber};
 
 /// Characters kept as they are in a path segment: RFC 3986 unreserved.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -139,17 +140,34 @@ impl BedrockClient {
             .ok_or_else(|| ProxyError::Internal("no HTTP client configured".into()))
     }
 
-    /// Sign and send; answer the response once its headers arrived with a 2xx status, or the
-    /// error Bedrock answered with.
+    /// Sign and send one attempt; answer the response once its headers arrived with a 2xx
+    /// status, or the error Bedrock answered with.
     async fn send(
         &self,
         profile: &Profile,
         op: Operation,
         body: Bytes,
-    ) -> Result<reqwest::Response, ProxyError> {
-        let url = model_url(&profile.runtime_endpoint, &profile.model_id, op)?;
-        let creds = self.credentials.get(profile.aws_profile.as_deref()).await?;
+        number: AttemptNumber,
+    ) -> Result<reqwest::Response, AttemptError> {
+        let before = AttemptError::before_response;
+        let url = model_url(&profile.runtime_endpoint, &profile.model_id, op).map_err(before)?;
+        let creds = self
+            .credentials
+            .get(profile.aws_profile.as_deref())
+            .await
+            .map_err(before)?;
         let mut headers = HeaderMap::new();
+        // As the AWS SDKs do: one id for all attempts of a call, and the attempt number. Both
+        // are signed, so every attempt carries a signature of its own.
+        if let Ok(v) = HeaderValue::from_str(&number.invocation_id.to_string()) {
+            headers.insert("amz-sdk-invocation-id", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "attempt={}; max={}",
+            number.attempt, number.max_attempts
+        )) {
+            headers.insert("amz-sdk-request", v);
+        }
         headers.insert(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -180,38 +198,59 @@ impl BedrockClient {
             &creds,
             &profile.region,
             SystemTime::now(),
-        )?;
+        )
+        .map_err(before)?;
         let request = self
-            .http_for(&profile.timeouts)?
+            .http_for(&profile.timeouts)
+            .map_err(before)?
             .post(url)
             .headers(headers)
             .body(body);
         let mut response =
             match tokio::time::timeout(profile.timeouts.first_byte, request.send()).await {
                 Err(_) => {
-                    return Err(ProxyError::Timeout(format!(
+                    return Err(before(ProxyError::Timeout(format!(
                         "no response within {:?} (first_byte_timeout)",
                         profile.timeouts.first_byte
-                    )))
+                    ))))
                 }
-                Ok(r) => r.map_err(map_send_error)?,
+                Ok(r) => r.map_err(|e| before(map_send_error(e)))?,
             };
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             let headers = response.headers().clone();
-            let body = read_body(&mut response, profile.timeouts.idle).await?;
-            return Err(upstream_error(status, &headers, &body));
+            let body = read_body(&mut response, profile.timeouts.idle)
+                .await
+                .map_err(AttemptError::after_response)?;
+            return Err(AttemptError::after_response(upstream_error(
+                status, &headers, &body,
+            )));
         }
         Ok(response)
     }
 
-    /// `InvokeModel`: the whole JSON answer.
+    /// `InvokeModel`, one attempt without retries. Front ends call
+    /// `Pipeline::call_invoke`, which retries and falls back.
     pub async fn invoke(&self, profile: &Profile, body: Bytes) -> Result<InvokeOutput, ProxyError> {
-        let mut response = self.send(profile, Operation::Invoke, body).await?;
+        self.invoke_attempt(profile, body, AttemptNumber::single())
+            .await
+            .map_err(|e| e.error)
+    }
+
+    /// `InvokeModel`: one signed attempt, the whole JSON answer.
+    pub async fn invoke_attempt(
+        &self,
+        profile: &Profile,
+        body: Bytes,
+        number: AttemptNumber,
+    ) -> Result<InvokeOutput, AttemptError> {
+        let mut response = self.send(profile, Operation::Invoke, body, number).await?;
         let status = response.status().as_u16();
         let headers = passthrough_headers(response.headers());
         let content_type = response.headers().get(http::header::CONTENT_TYPE).cloned();
-        let body = read_body(&mut response, profile.timeouts.idle).await?;
+        let body = read_body(&mut response, profile.timeouts.idle)
+            .await
+            .map_err(AttemptError::after_response)?;
         Ok(InvokeOutput {
             status,
             headers,
@@ -220,13 +259,29 @@ impl BedrockClient {
         })
     }
 
-    /// `InvokeModelWithResponseStream`: headers received, events decoded as they arrive.
+    /// `InvokeModelWithResponseStream`, one attempt without retries. Front ends call
+    /// `Pipeline::call_stream`, which retries and falls back.
     pub async fn invoke_stream(
         &self,
         profile: &Profile,
         body: Bytes,
     ) -> Result<StreamOutput, ProxyError> {
-        let response = self.send(profile, Operation::InvokeStream, body).await?;
+        self.invoke_stream_attempt(profile, body, AttemptNumber::single())
+            .await
+            .map_err(|e| e.error)
+    }
+
+    /// `InvokeModelWithResponseStream`: one signed attempt; headers received, events decoded
+    /// as they arrive.
+    pub async fn invoke_stream_attempt(
+        &self,
+        profile: &Profile,
+        body: Bytes,
+        number: AttemptNumber,
+    ) -> Result<StreamOutput, AttemptError> {
+        let response = self
+            .send(profile, Operation::InvokeStream, body, number)
+            .await?;
         Ok(StreamOutput {
             headers: passthrough_headers(response.headers()),
             upstream_request_id: request_id(response.headers()),
