@@ -26,12 +26,14 @@ fn context<'a>(
     profile: &'a Profile,
     endpoint: EndpointKind,
     headers: &'a http::HeaderMap,
+    legacy_form: bool,
 ) -> RequestContext<'a> {
     RequestContext {
         profile: &profile.name,
         model_id: &profile.model_id,
         endpoint,
         headers,
+        legacy_form,
     }
 }
 
@@ -39,6 +41,8 @@ fn context<'a>(
 pub struct Prepared {
     pub profile: Arc<Profile>,
     pub body: Bytes,
+    /// The client sent the legacy `{"prompt": …}` form.
+    pub legacy_form: bool,
 }
 
 impl Pipeline {
@@ -54,15 +58,21 @@ impl Pipeline {
         let in_profile = |e: ProxyError| e.in_profile(&profile.name);
         let mut body = parse_body(raw).map_err(in_profile)?;
         check_body(&body).map_err(in_profile)?;
+        // check_body allows `prompt` only without `messages`.
+        let legacy_form = body.contains_key("prompt");
         profile
             .request_chain
-            .apply(&context(&profile, endpoint, headers), &mut body)
+            .apply(
+                &context(&profile, endpoint, headers, legacy_form),
+                &mut body,
+            )
             .map_err(in_profile)?;
         let body = serde_json::to_vec(&body)
             .map_err(|e| in_profile(ProxyError::Internal(format!("serialize body: {e}"))))?;
         Ok(Prepared {
             profile,
             body: Bytes::from(body),
+            legacy_form,
         })
     }
 
@@ -74,6 +84,7 @@ impl Pipeline {
         raw: &[u8],
     ) -> Result<(Arc<Profile>, InvokeOutput), ApiError> {
         let prepared = self.prepare(profile, EndpointKind::Invoke, headers, raw)?;
+        let legacy_form = prepared.legacy_form;
         let profile = prepared.profile;
         let in_profile = |e: ProxyError| e.in_profile(&profile.name);
         let mut out = self
@@ -82,7 +93,7 @@ impl Pipeline {
             .await
             .map_err(in_profile)?;
         if !profile.response_chain.is_empty() {
-            let ctx = context(&profile, EndpointKind::Invoke, headers);
+            let ctx = context(&profile, EndpointKind::Invoke, headers, legacy_form);
             let mut value: Value = serde_json::from_slice(&out.body).map_err(|e| {
                 in_profile(ProxyError::Internal(format!(
                     "Bedrock's answer is not JSON, so response transformers cannot run: {e}"
@@ -128,6 +139,7 @@ impl Pipeline {
         raw: &[u8],
     ) -> Result<StreamStart, ApiError> {
         let prepared = self.prepare(profile, EndpointKind::InvokeStream, headers, raw)?;
+        let legacy_form = prepared.legacy_form;
         let profile = prepared.profile;
         let mut upstream = self
             .bedrock
@@ -166,7 +178,7 @@ impl Pipeline {
                 events
                     .filter_map(move |e| {
                         let item = match e {
-                            Ok(data) => transform_event(&p, &headers, &data),
+                            Ok(data) => transform_event(&p, &headers, legacy_form, &data),
                             Err(e) => Some(StreamItem::Error(e)),
                         };
                         futures_util::future::ready(item)
@@ -199,9 +211,10 @@ fn stop_after_error(items: BoxStream<'static, StreamItem>) -> BoxStream<'static,
 fn transform_event(
     profile: &Profile,
     headers: &http::HeaderMap,
+    legacy_form: bool,
     data: &[u8],
 ) -> Option<StreamItem> {
-    let ctx = context(profile, EndpointKind::InvokeStream, headers);
+    let ctx = context(profile, EndpointKind::InvokeStream, headers, legacy_form);
     let mut value: Value = match serde_json::from_slice(data) {
         Ok(v) => v,
         Err(e) => {
