@@ -183,3 +183,76 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     Ok(())
 }
+
+// `cargo test` runs these (Cargo.toml sets `test = true` for this example).
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bedrock_proxy::transform::{EndpointKind, Registry};
+
+    fn context(headers: &http::HeaderMap) -> RequestContext<'_> {
+        RequestContext {
+            profile: "eu",
+            model_id: "anthropic.claude-test",
+            endpoint: EndpointKind::Invoke,
+            headers,
+            legacy_form: false,
+        }
+    }
+
+    fn cost_centre(default: &str) -> CostCentre {
+        CostCentre::new(CostCentreOptions {
+            default: default.into(),
+            header: default_header(),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn header_wins_over_default() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-cost-centre", "R-42".parse().unwrap());
+        let mut body = json!({"messages": []}).as_object().cloned().unwrap();
+        cost_centre("x")
+            .transform(&context(&headers), &mut body)
+            .unwrap();
+        assert_eq!(body["metadata"]["user_id"], "cost-centre:R-42");
+    }
+
+    #[test]
+    fn default_without_header_and_refusal_of_a_bad_one() {
+        let mut body = json!({"messages": []}).as_object().cloned().unwrap();
+        cost_centre("emea")
+            .transform(&context(&http::HeaderMap::new()), &mut body)
+            .unwrap();
+        assert_eq!(body["metadata"]["user_id"], "cost-centre:emea");
+
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-cost-centre", "no spaces please".parse().unwrap());
+        let err = cost_centre("emea")
+            .transform(&context(&headers), &mut body)
+            .unwrap_err();
+        assert!(err.0.contains("x-cost-centre header"), "{err}");
+    }
+
+    #[test]
+    fn options_are_checked_like_configuration_does() {
+        let mut registry = Registry::empty();
+        registry.register_request("cost_centre", CostCentre::new);
+        let options = json!({"defualt": "x"}).as_object().cloned().unwrap();
+        let err = registry
+            .build_request("cost_centre", options)
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "transformer 'cost_centre': unknown option `defualt`, expected `default` or `header`"
+        );
+        let options = json!({"default": "a b"}).as_object().cloned().unwrap();
+        let err = registry
+            .build_request("cost_centre", options)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("`default` must be"), "{err}");
+    }
+}
