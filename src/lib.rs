@@ -157,16 +157,11 @@ impl ProxyBuilder {
             }
         }
         let mut chains = transform::assemble(config, &self.registry)?;
+        // Transformers added in code run after the configured ones.
         for (name, c) in chains.iter_mut() {
-            let configured = std::mem::take(c);
-            *c = ProfileChains {
-                request: configured
-                    .request
-                    .then(for_profile(&self.extra_request, name)),
-                response: configured
-                    .response
-                    .then(for_profile(&self.extra_response, name)),
-            };
+            c.request = std::mem::take(&mut c.request).then(for_profile(&self.extra_request, name));
+            c.response =
+                std::mem::take(&mut c.response).then(for_profile(&self.extra_response, name));
         }
         Ok(chains)
     }
@@ -200,14 +195,16 @@ impl ProxyBuilder {
             .profiles
             .iter()
             .map(|p| {
-                let c = chains.remove(&p.name).unwrap_or_default();
-                Profile {
+                let c = chains.remove(&p.name).ok_or_else(|| {
+                    StartError::Setup(format!("no transformer chains for profile '{}'", p.name))
+                })?;
+                Ok(Profile {
                     settings: p.clone(),
                     request_chain: c.request,
                     response_chain: c.response,
-                }
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>, StartError>>()?;
         let profiles =
             Profiles::new(profiles, &config.default_profile).map_err(StartError::Setup)?;
         Ok(App {
