@@ -72,7 +72,17 @@ pub struct RawConfig {
     pub auth: RawAuth,
     #[serde(default)]
     pub profiles: BTreeMap<String, RawProfile>,
+    /// The default request chain (`[[request_transformers]]`); see [`RawChain`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_transformers: Option<RawChain>,
+    /// The default response chain (`[[response_transformers]]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_transformers: Option<RawChain>,
 }
+
+/// A transformer chain as written: each entry a table with `name` and the transformer's
+/// options. Not written (`None`) differs from written empty (`request_transformers = []`).
+pub type RawChain = Vec<serde_json::Map<String, serde_json::Value>>;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -130,6 +140,12 @@ pub struct RawProfile {
     pub first_byte_timeout_secs: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_timeout_secs: Option<f64>,
+    /// This profile's request chain; replaces the default chain when written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_transformers: Option<RawChain>,
+    /// This profile's response chain; replaces the default chain when written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_transformers: Option<RawChain>,
     /// This profile's own retry settings (each key overrides `[retry]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry: Option<RawRetryOverride>,
@@ -277,6 +293,8 @@ impl Default for RawConfig {
             limits: RawLimits::default(),
             auth: RawAuth::default(),
             profiles,
+            request_transformers: None,
+            response_transformers: None,
         }
     }
 }
@@ -293,6 +311,8 @@ pub struct Config {
     pub warnings: Vec<String>,
     pub limits: LimitsConfig,
     pub auth: AuthConfig,
+    /// The default transformer chains, for profiles that do not write their own.
+    pub transformers: ChainSpecs,
 }
 
 #[derive(Debug, Clone)]
@@ -382,6 +402,39 @@ pub struct ProfileConfig {
     /// Profiles to try, in order, when this one's attempts are exhausted on throttling or a
     /// 5xx: its `fallback` list with their own fallbacks expanded after each, each profile once.
     pub fallback: Vec<String>,
+    /// The profile's own transformer chains, where written.
+    pub transformers: ChainSpecs,
+}
+
+/// One entry of a configured transformer chain, before the registry builds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransformerSpec {
+    /// The registered transformer name.
+    pub name: String,
+    /// The entry's other keys.
+    pub options: serde_json::Map<String, serde_json::Value>,
+    /// Where the entry is, for messages: `profiles.eu.request_transformers[1]`.
+    pub key: String,
+    /// Where it was written: the file, or an environment variable.
+    pub source_name: String,
+}
+
+impl TransformerSpec {
+    /// An error about this entry, in the style of every configuration error.
+    pub fn invalid(&self, problem: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            key: self.key.clone(),
+            source_name: self.source_name.clone(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Request and response chains as configured; `None` where not written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChainSpecs {
+    pub request: Option<Vec<TransformerSpec>>,
+    pub response: Option<Vec<TransformerSpec>>,
 }
 
 /// A configuration that cannot be used. The message names the source, the key and the problem.
@@ -536,16 +589,23 @@ fn figment_message(e: &figment::Error) -> String {
     e.clone()
         .into_iter()
         .map(|e| {
-            let key = e
-                .path
-                .iter()
-                .skip_while(|p| p.as_str() == "default")
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(".");
+            // Chain entries as `[i]`: `profiles.eu.request_transformers[0]` (the only arrays;
+            // a profile may well be named `0`).
+            let mut key = String::new();
+            for p in e.path.iter().skip_while(|p| p.as_str() == "default") {
+                if key.ends_with("_transformers") && p.chars().all(|c| c.is_ascii_digit()) {
+                    key.push_str(&format!("[{p}]"));
+                } else {
+                    if !key.is_empty() {
+                        key.push('.');
+                    }
+                    key.push_str(p);
+                }
+            }
             let from = match &e.metadata {
                 Some(md) if md.name.contains("environment") => {
-                    format!("environment variable {}", env_var_name(&key))
+                    let var_key = key.split('[').next().unwrap_or(&key);
+                    format!("environment variable {}", env_var_name(var_key))
                 }
                 Some(md) => match &md.source {
                     Some(figment::Source::File(p)) => p.display().to_string(),
@@ -774,6 +834,12 @@ fn validate(
             Some(own) => retry_policy(figment, &key("retry"), &raw.retry, own)?,
             None => retry,
         };
+        let transformers = chain_specs(
+            figment,
+            &format!("profiles.{name}."),
+            &p.request_transformers,
+            &p.response_transformers,
+        )?;
         profiles.push(ProfileConfig {
             name: name.clone(),
             model_id,
@@ -784,6 +850,7 @@ fn validate(
             timeouts,
             retry,
             fallback: fallback_chain(figment, &raw.profiles, name)?,
+            transformers,
         });
     }
     let default_profile = raw.server.default_profile.clone();
@@ -802,6 +869,12 @@ fn validate(
     let addr = SocketAddr::new(host, raw.server.port);
     auth.check_exposure(&addr)
         .map_err(|problem| invalid(figment, "server.host", problem))?;
+    let transformers = chain_specs(
+        figment,
+        "",
+        &raw.request_transformers,
+        &raw.response_transformers,
+    )?;
     Ok(Config {
         server: ServerConfig {
             addr,
@@ -814,6 +887,7 @@ fn validate(
         warnings,
         limits,
         auth,
+        transformers,
     })
 }
 
@@ -1004,6 +1078,53 @@ fn auth(
         keys: ApiKeys::new(&keys),
         allow_unauthenticated: raw.allow_unauthenticated,
         open_paths: raw.open_paths.clone(),
+    })
+}
+
+/// The chains under `prefix` (`""` or `profiles.NAME.`): each entry's `name` and options,
+/// with the key and source to name in messages. Whether a name and its options are valid is
+/// up to the transformer registry, when the proxy is built.
+fn chain_specs(
+    figment: &Figment,
+    prefix: &str,
+    request: &Option<RawChain>,
+    response: &Option<RawChain>,
+) -> Result<ChainSpecs, ConfigError> {
+    let specs = |field: &str, raw: &Option<RawChain>| -> Result<_, ConfigError> {
+        let Some(entries) = raw else {
+            return Ok(None);
+        };
+        let chain_key = format!("{prefix}{field}");
+        let source_name = origin(figment, &chain_key);
+        let mut out = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let key = format!("{chain_key}[{i}]");
+            let fail = |problem: &str| ConfigError::Invalid {
+                key: key.clone(),
+                source_name: source_name.clone(),
+                problem: problem.to_string(),
+            };
+            let mut options = entry.clone();
+            let name = match options.remove("name") {
+                Some(serde_json::Value::String(n)) if !n.trim().is_empty() => n.trim().to_string(),
+                Some(serde_json::Value::String(_)) => return Err(fail("`name` must not be empty")),
+                Some(_) => return Err(fail("`name` must be a string")),
+                None => return Err(fail(
+                    "missing `name`: each entry names a transformer, e.g. name = \"system_prompt\"",
+                )),
+            };
+            out.push(TransformerSpec {
+                name,
+                options,
+                key,
+                source_name: source_name.clone(),
+            });
+        }
+        Ok(Some(out))
+    };
+    Ok(ChainSpecs {
+        request: specs("request_transformers", request)?,
+        response: specs("response_transformers", response)?,
     })
 }
 

@@ -12,7 +12,8 @@
 //! - [`config`]: layered configuration (defaults < proxy.toml < .env < environment).
 //! - [`error`]: every error type and the one place errors become HTTP.
 //!
-//! Embedding: build a [`config::Config`], then [`ProxyBuilder`] → [`App`] → serve.
+//! Embedding: build a [`config::Config`], then [`ProxyBuilder`] (add transformers, or register
+//! factories that `proxy.toml` can name) → [`App`] → [`App::bind`] or [`App::serve`].
 
 pub mod api;
 pub mod auth;
@@ -28,20 +29,24 @@ pub mod transform;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use poem::listener::{Acceptor, Listener, TcpListener};
+use std::collections::BTreeMap;
+
+use poem::listener::TcpAcceptor;
+use serde::de::DeserializeOwned;
 
 use bedrock::{BedrockClient, CredentialStore};
 use catalog::Catalog;
-use config::Config;
+use config::{Config, ConfigError};
 use pipeline::Pipeline;
 use profiles::{Profile, Profiles};
 use resilience::UpstreamLimiter;
-use transform::{RequestChain, RequestTransformer, ResponseChain, ResponseTransformer};
+use transform::{OptionsError, ProfileChains, Registry, RequestTransformer, ResponseTransformer};
 
 /// Assembles a proxy from a checked configuration.
 pub struct ProxyBuilder {
     config: Config,
     credentials: Option<CredentialStore>,
+    registry: Registry,
     extra_request: Vec<(Option<String>, Arc<dyn RequestTransformer>)>,
     extra_response: Vec<(Option<String>, Arc<dyn ResponseTransformer>)>,
 }
@@ -57,6 +62,9 @@ pub struct App {
 pub enum StartError {
     #[error("{0}")]
     Setup(String),
+    /// A configured transformer chain names an unknown transformer or has bad options.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -71,13 +79,45 @@ impl ProxyBuilder {
         ProxyBuilder {
             config,
             credentials: None,
+            registry: Registry::builtin(),
             extra_request: Vec::new(),
             extra_response: Vec::new(),
         }
     }
 
+    /// Register a request transformer factory under `name`, so that configuration can list it
+    /// (`[[profiles.eu.request_transformers]] name = "NAME"` plus its options). The factory gets
+    /// the entry's other keys deserialized into `O`; see [`Registry::register_request`].
+    pub fn register_request_transformer<O, T, F>(mut self, name: &str, factory: F) -> Self
+    where
+        O: DeserializeOwned + 'static,
+        T: RequestTransformer + 'static,
+        F: Fn(O) -> Result<T, OptionsError> + Send + Sync + 'static,
+    {
+        self.registry.register_request(name, factory);
+        self
+    }
+
+    /// Register a response transformer factory under `name`; see
+    /// [`ProxyBuilder::register_request_transformer`].
+    pub fn register_response_transformer<O, T, F>(mut self, name: &str, factory: F) -> Self
+    where
+        O: DeserializeOwned + 'static,
+        T: ResponseTransformer + 'static,
+        F: Fn(O) -> Result<T, OptionsError> + Send + Sync + 'static,
+    {
+        self.registry.register_response(name, factory);
+        self
+    }
+
+    /// Use this registry (e.g. [`Registry::empty`] plus your own) instead of the built-ins.
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = registry;
+        self
+    }
+
     /// Append a request transformer to one profile's chain (`Some(name)`) or to every
-    /// profile's (`None`). It runs after the built-ins.
+    /// profile's (`None`). It runs after the configured chain and `anthropic_defaults`.
     pub fn request_transformer(
         mut self,
         profile: Option<&str>,
@@ -106,7 +146,36 @@ impl ProxyBuilder {
         self
     }
 
+    /// Every profile's chains, from the configuration, the registry and the transformers added
+    /// in code, without building anything else (no credentials, no connection): what
+    /// `bedrock-proxy --check` validates and prints.
+    pub fn chains(&self) -> Result<BTreeMap<String, ProfileChains>, StartError> {
+        let config = &self.config;
+        for name in self
+            .extra_request
+            .iter()
+            .map(|(n, _)| n)
+            .chain(self.extra_response.iter().map(|(n, _)| n))
+            .flatten()
+        {
+            if !config.profiles.iter().any(|p| &p.name == name) {
+                return Err(StartError::Setup(format!(
+                    "a transformer was added to profile '{name}', which is not configured"
+                )));
+            }
+        }
+        let mut chains = transform::assemble(config, &self.registry)?;
+        // Transformers added in code run after the configured ones.
+        for (name, c) in chains.iter_mut() {
+            c.request = std::mem::take(&mut c.request).then(for_profile(&self.extra_request, name));
+            c.response =
+                std::mem::take(&mut c.response).then(for_profile(&self.extra_response, name));
+        }
+        Ok(chains)
+    }
+
     pub async fn build(self) -> Result<App, StartError> {
+        let mut chains = self.chains()?;
         let config = self.config;
         let credentials = match self.credentials {
             Some(c) => c,
@@ -130,29 +199,20 @@ impl ProxyBuilder {
             config.profiles.iter().map(|p| p.timeouts.connect),
         )
         .map_err(|e| StartError::Setup(e.to_string()))?;
-        for name in self
-            .extra_request
-            .iter()
-            .map(|(n, _)| n)
-            .chain(self.extra_response.iter().map(|(n, _)| n))
-            .flatten()
-        {
-            if !config.profiles.iter().any(|p| &p.name == name) {
-                return Err(StartError::Setup(format!(
-                    "a transformer was added to profile '{name}', which is not configured"
-                )));
-            }
-        }
         let profiles = config
             .profiles
             .iter()
-            .map(|p| Profile {
-                settings: p.clone(),
-                request_chain: RequestChain::builtin_default()
-                    .then(for_profile(&self.extra_request, &p.name)),
-                response_chain: ResponseChain::new(for_profile(&self.extra_response, &p.name)),
+            .map(|p| {
+                let c = chains.remove(&p.name).ok_or_else(|| {
+                    StartError::Setup(format!("no transformer chains for profile '{}'", p.name))
+                })?;
+                Ok(Profile {
+                    settings: p.clone(),
+                    request_chain: c.request,
+                    response_chain: c.response,
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>, StartError>>()?;
         let profiles =
             Profiles::new(profiles, &config.default_profile).map_err(StartError::Setup)?;
         let catalog = Catalog::new(bedrock.clone(), config.models.clone());
@@ -214,22 +274,33 @@ impl App {
             .auth
             .check_exposure(&addr)
             .map_err(StartError::Setup)?;
-        let acceptor = TcpListener::bind(addr)
-            .into_acceptor()
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
-        let local = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .unwrap_or(addr);
+        let local = listener.local_addr().unwrap_or(addr);
+        Ok((local, self.serve(listener, shutdown, grace)))
+    }
+
+    /// Serve on a listener the caller bound (and may have configured) until `shutdown`
+    /// resolves; then in-flight requests and streams get `grace` to finish. Like `bind`, a
+    /// non-loopback listener without client API keys is refused.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+        grace: std::time::Duration,
+    ) -> Result<(), StartError> {
+        if let Ok(addr) = listener.local_addr() {
+            self.config
+                .auth
+                .check_exposure(&addr)
+                .map_err(StartError::Setup)?;
+        }
+        let acceptor = TcpAcceptor::from_tokio(listener).map_err(StartError::Serve)?;
         let endpoint = self.endpoint();
-        let serve = async move {
-            poem::Server::new_with_acceptor(acceptor)
-                .run_with_graceful_shutdown(endpoint, shutdown, Some(grace))
-                .await
-                .map_err(StartError::Serve)
-        };
-        Ok((local, serve))
+        poem::Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(endpoint, shutdown, Some(grace))
+            .await
+            .map_err(StartError::Serve)
     }
 }

@@ -128,6 +128,14 @@ async fn main() -> ExitCode {
         }
     };
     if args.check {
+        // Building the transformer chains validates their names and options.
+        let chains = match ProxyBuilder::new(config.clone()).chains() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         println!("configuration OK; listening address {}", config.server.addr);
         println!("default profile: {}", config.default_profile);
         for p in &config.profiles {
@@ -139,6 +147,17 @@ async fn main() -> ExitCode {
                 println!();
             } else {
                 println!(" fallback={}", p.fallback.join(","));
+            }
+            if let Some(c) = chains.get(&p.name) {
+                let list = |names: Vec<String>| {
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                };
+                println!("  request transformers: {}", list(c.request.names()));
+                println!("  response transformers: {}", list(c.response.names()));
             }
         }
         let auth = &config.auth;

@@ -1,6 +1,7 @@
 //! One request, end to end, without HTTP: pick the profile, check and transform the body,
 //! call Bedrock, transform the answer. The api handlers only parse and map results.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -32,19 +33,15 @@ fn context<'a>(
     profile: &'a Profile,
     endpoint: EndpointKind,
     headers: &'a http::HeaderMap,
+    legacy_form: bool,
 ) -> RequestContext<'a> {
     RequestContext {
         profile: &profile.name,
         model_id: &profile.model_id,
         endpoint,
         headers,
+        legacy_form,
     }
-}
-
-/// A request that is ready to send: its profile and the final body.
-pub struct Prepared {
-    pub profile: Arc<Profile>,
-    pub body: Bytes,
 }
 
 /// A JSON answer and how it came about.
@@ -63,20 +60,6 @@ pub struct FirstEvent {
 }
 
 impl Pipeline {
-    /// Resolve the profile, parse and check the body, run the request chain.
-    pub fn prepare(
-        &self,
-        profile: Option<&str>,
-        endpoint: EndpointKind,
-        headers: &http::HeaderMap,
-        raw: &[u8],
-    ) -> Result<Prepared, ApiError> {
-        let profile = self.profiles.resolve(profile)?;
-        let body = prepare_body(&profile, endpoint, headers, raw)
-            .map_err(|e| e.in_profile(&profile.name))?;
-        Ok(Prepared { profile, body })
-    }
-
     /// `InvokeModel` for a request routed to `start`, with retries, fallback profiles and the
     /// concurrency cap. `prepare` builds the Bedrock body for each profile tried from the
     /// client's request. Every front end that answers JSON goes through here.
@@ -147,9 +130,10 @@ impl Pipeline {
             .profiles
             .resolve(profile)
             .map_err(|e| ApiError::from(e).with_attempts(0))?;
+        let legacy = AtomicBool::new(false);
         let answered = self
             .call_invoke(start, |p| {
-                prepare_body(p, EndpointKind::Invoke, headers, raw)
+                prepare_body(p, EndpointKind::Invoke, headers, raw, &legacy)
             })
             .await?;
         let Answered {
@@ -158,9 +142,10 @@ impl Pipeline {
             attempts,
             ..
         } = answered;
+        let legacy_form = legacy.load(Ordering::Relaxed);
         let in_profile = |e: ProxyError| e.in_profile(&profile.name).with_attempts(attempts);
         if !profile.response_chain.is_empty() {
-            let ctx = context(&profile, EndpointKind::Invoke, headers);
+            let ctx = context(&profile, EndpointKind::Invoke, headers, legacy_form);
             let mut value: Value = serde_json::from_slice(&out.body).map_err(|e| {
                 in_profile(ProxyError::Internal(format!(
                     "Bedrock's answer is not JSON, so response transformers cannot run: {e}"
@@ -185,17 +170,24 @@ impl Pipeline {
 
 /// The Bedrock body for `profile` from the client's raw body: parse, check, run the profile's
 /// request chain, serialize.
+///
+/// `legacy_form` is set when the client sent the legacy `prompt` form (response transformers
+/// such as `legacy_completion` need to know).
 pub fn prepare_body(
     profile: &Profile,
     endpoint: EndpointKind,
     headers: &http::HeaderMap,
     raw: &[u8],
+    legacy_form: &AtomicBool,
 ) -> Result<Bytes, ProxyError> {
     let mut body = parse_body(raw)?;
     check_body(&body)?;
+    // check_body allows `prompt` only without `messages`.
+    let legacy = body.contains_key("prompt");
+    legacy_form.store(legacy, Ordering::Relaxed);
     profile
         .request_chain
-        .apply(&context(profile, endpoint, headers), &mut body)?;
+        .apply(&context(profile, endpoint, headers, legacy), &mut body)?;
     let body = serde_json::to_vec(&body)
         .map_err(|e| ProxyError::Internal(format!("serialize body: {e}")))?;
     Ok(Bytes::from(body))
@@ -234,6 +226,7 @@ impl Pipeline {
             .profiles
             .resolve(profile)
             .map_err(|e| ApiError::from(e).with_attempts(0))?;
+        let legacy = AtomicBool::new(false);
         let Answered {
             value: FirstEvent { first, upstream },
             profile,
@@ -241,9 +234,10 @@ impl Pipeline {
             permit,
         } = self
             .call_stream(start, |p| {
-                prepare_body(p, EndpointKind::InvokeStream, headers, raw)
+                prepare_body(p, EndpointKind::InvokeStream, headers, raw, &legacy)
             })
             .await?;
+        let legacy_form = legacy.load(Ordering::Relaxed);
         let events = futures_util::stream::once(futures_util::future::ready(Ok(first)))
             .chain(upstream.events);
         // The upstream events end after their own error; only a transformer can fail in the
@@ -265,7 +259,7 @@ impl Pipeline {
                 events
                     .filter_map(move |e| {
                         let item = match e {
-                            Ok(data) => transform_event(&p, &headers, &data),
+                            Ok(data) => transform_event(&p, &headers, legacy_form, &data),
                             Err(e) => Some(StreamItem::Error(e)),
                         };
                         futures_util::future::ready(item)
@@ -311,9 +305,10 @@ fn stop_after_error(items: BoxStream<'static, StreamItem>) -> BoxStream<'static,
 fn transform_event(
     profile: &Profile,
     headers: &http::HeaderMap,
+    legacy_form: bool,
     data: &[u8],
 ) -> Option<StreamItem> {
-    let ctx = context(profile, EndpointKind::InvokeStream, headers);
+    let ctx = context(profile, EndpointKind::InvokeStream, headers, legacy_form);
     let mut value: Value = match serde_json::from_slice(data) {
         Ok(v) => v,
         Err(e) => {

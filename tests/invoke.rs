@@ -315,8 +315,12 @@ async fn health_profiles_docs_and_spec() {
     assert_eq!(eu["default"], true);
     assert_eq!(
         eu["request_transformers"],
-        json!(["legacy_prompt", "anthropic_defaults"])
+        json!([
+            {"name": "legacy_prompt", "origin": "built-in"},
+            {"name": "anthropic_defaults", "origin": "built-in"}
+        ])
     );
+    assert_eq!(eu["response_transformers"], json!([]));
     let text = profiles.to_string();
     assert!(!text.contains(&fake.creds().secret_key));
 

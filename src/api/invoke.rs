@@ -42,7 +42,10 @@ impl InvokeApi {
     ///
     /// Sends an Anthropic Messages request (or the legacy `{prompt, max_tokens_to_sample}`
     /// form, converted) to the profile's model on Bedrock and returns Bedrock's JSON answer.
-    /// `anthropic_version` is added when absent; `model` and `stream` are removed.
+    /// `anthropic_version` is added when absent; `model` and `stream` are removed. The
+    /// profile's transformers (see `/profiles`) may edit the request and the answer; a legacy
+    /// request with the header `x-legacy-completion: true` gets a legacy
+    /// `{completion, stop_reason}` answer where the profile runs `legacy_completion`.
     #[oai(path = "/invoke", method = "post", tag = "ApiTags::Invoke")]
     async fn invoke(
         &self,
@@ -82,7 +85,8 @@ impl InvokeApi {
     /// `content_block_stop`, `message_delta`, `message_stop` (with
     /// `amazon-bedrock-invocationMetrics`). An error before the first event is an HTTP error;
     /// an error after it is a final `event: error` with
-    /// `{"type":"error","error":{"type":…,"message":…}}`. Try it with `curl -N`.
+    /// `{"type":"error","error":{"type":…,"message":…}}`. Try it with `curl -N`. With
+    /// `legacy_completion` (see `/invoke`), events are legacy `completion` events instead.
     #[oai(path = "/invoke_stream", method = "post", tag = "ApiTags::Invoke")]
     async fn invoke_stream(
         &self,

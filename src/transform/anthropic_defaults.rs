@@ -11,6 +11,9 @@ use super::{RequestContext, RequestTransformer, TransformError};
 /// The `anthropic_version` Bedrock requires for Claude.
 pub const BEDROCK_ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
 
+/// `max_tokens` sent when the client sent none.
+pub const DEFAULT_MAX_TOKENS: u64 = 1024;
+
 #[derive(Debug, Clone)]
 pub struct AnthropicDefaults {
     pub anthropic_version: String,
@@ -21,7 +24,7 @@ impl Default for AnthropicDefaults {
     fn default() -> Self {
         AnthropicDefaults {
             anthropic_version: BEDROCK_ANTHROPIC_VERSION.to_string(),
-            default_max_tokens: 1024,
+            default_max_tokens: DEFAULT_MAX_TOKENS,
         }
     }
 }
@@ -60,12 +63,7 @@ mod tests {
     #[test]
     fn adds_version_strips_model_and_stream() {
         let headers = http::HeaderMap::new();
-        let ctx = RequestContext {
-            profile: "eu",
-            model_id: "m",
-            endpoint: EndpointKind::Invoke,
-            headers: &headers,
-        };
+        let ctx = crate::transform::test_context(&headers, EndpointKind::Invoke, false);
         let mut body = json!({"model":"claude","stream":true,"messages":[]})
             .as_object()
             .cloned()

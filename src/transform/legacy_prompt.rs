@@ -110,12 +110,7 @@ mod tests {
 
     fn run(body: Value) -> Result<Value, TransformError> {
         let headers = http::HeaderMap::new();
-        let ctx = RequestContext {
-            profile: "p",
-            model_id: "m",
-            endpoint: EndpointKind::Invoke,
-            headers: &headers,
-        };
+        let ctx = crate::transform::test_context(&headers, EndpointKind::Invoke, true);
         let mut map = body.as_object().cloned().unwrap();
         LegacyPrompt.transform(&ctx, &mut map)?;
         Ok(Value::Object(map))

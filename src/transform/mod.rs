@@ -1,20 +1,36 @@
-//! The plugin surface: request and response transformers, and the chains that run them.
+//! The plugin surface: request and response transformers, the chains that run them, and the
+//! registry that builds them by name from configuration.
 //!
 //! A `RequestTransformer` edits the JSON body on its way to Bedrock; a `ResponseTransformer`
 //! edits a whole JSON answer, or each streamed event (and may drop one). Both are synchronous,
 //! object-safe and `Send + Sync`: they work on data already in memory, so an `async` trait would
-//! only add boxing on the hot path. Built-ins are ordinary implementations of these traits.
+//! only add boxing on the hot path. Built-ins are ordinary implementations of these traits, one
+//! file each; [`Registry`] maps their names to factories that read their options.
 
 mod anthropic_defaults;
+mod beta_filter;
+mod chains;
+mod legacy_completion;
 mod legacy_prompt;
+mod max_tokens_limit;
+mod redact;
+mod registry;
+mod system_prompt;
 
 use std::fmt;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-pub use anthropic_defaults::AnthropicDefaults;
+pub use anthropic_defaults::{AnthropicDefaults, BEDROCK_ANTHROPIC_VERSION, DEFAULT_MAX_TOKENS};
+pub use beta_filter::{BetaFilter, BetaFilterOptions, BEDROCK_BETAS};
+pub use chains::{assemble, ProfileChains};
+pub use legacy_completion::{LegacyCompletion, LegacyCompletionOptions, LEGACY_COMPLETION_HEADER};
 pub use legacy_prompt::LegacyPrompt;
+pub use max_tokens_limit::{MaxTokensLimit, MaxTokensLimitOptions};
+pub use redact::{Redact, RedactOptions, RedactPattern, PRESETS};
+pub use registry::{BuildError, NoOptions, Options, OptionsError, Registry, FIXED};
+pub use system_prompt::{Position, SystemPrompt, SystemPromptOptions};
 
 use crate::error::ProxyError;
 
@@ -34,6 +50,9 @@ pub struct RequestContext<'a> {
     pub endpoint: EndpointKind,
     /// The client's request headers (read-only).
     pub headers: &'a http::HeaderMap,
+    /// The client sent the legacy text-completion form (`{"prompt": …}`), which
+    /// `legacy_prompt` converted to a Messages body before any configured transformer ran.
+    pub legacy_form: bool,
 }
 
 /// A transformer's refusal or failure, with a message for the client.
@@ -76,34 +95,108 @@ pub trait ResponseTransformer: Send + Sync {
     }
 }
 
+/// Where a step of a chain comes from (shown by `GET /profiles` and `--check`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// `legacy_prompt` (always first) or `anthropic_defaults` (always last).
+    Builtin,
+    /// The default chain: top-level `request_transformers` / `response_transformers`.
+    Default,
+    /// The profile's own chain: `profiles.NAME.request_transformers` / `…response_transformers`.
+    Profile,
+    /// Added by an embedding program with `ProxyBuilder::request_transformer` /
+    /// `response_transformer`.
+    Code,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Builtin => "built-in",
+            Origin::Default => "default",
+            Origin::Profile => "profile",
+            Origin::Code => "code",
+        }
+    }
+}
+
+/// One transformer in a chain, with where it came from and the options it was built with.
+pub struct Step<T: ?Sized> {
+    pub transformer: Arc<T>,
+    pub origin: Origin,
+    /// The options as written in the configuration (`None` for built-ins and code).
+    pub options: Option<Options>,
+}
+
+impl<T: ?Sized> Clone for Step<T> {
+    fn clone(&self) -> Self {
+        Step {
+            transformer: self.transformer.clone(),
+            origin: self.origin,
+            options: self.options.clone(),
+        }
+    }
+}
+
+impl<T: ?Sized> Step<T> {
+    pub fn new(transformer: Arc<T>, origin: Origin) -> Self {
+        Step {
+            transformer,
+            origin,
+            options: None,
+        }
+    }
+}
+
 /// Request transformers, run in order.
 #[derive(Clone, Default)]
-pub struct RequestChain(Vec<Arc<dyn RequestTransformer>>);
+pub struct RequestChain(Vec<Step<dyn RequestTransformer>>);
 
 /// Response transformers, run in order.
 #[derive(Clone, Default)]
-pub struct ResponseChain(Vec<Arc<dyn ResponseTransformer>>);
+pub struct ResponseChain(Vec<Step<dyn ResponseTransformer>>);
 
 impl RequestChain {
+    /// A chain of transformers added from code.
     pub fn new(items: Vec<Arc<dyn RequestTransformer>>) -> Self {
-        RequestChain(items)
+        RequestChain(
+            items
+                .into_iter()
+                .map(|t| Step::new(t, Origin::Code))
+                .collect(),
+        )
     }
 
-    /// The chain every profile gets unless configured otherwise.
-    pub fn builtin_default() -> Self {
-        RequestChain(vec![
-            Arc::new(LegacyPrompt),
+    /// `legacy_prompt`, the configured `steps`, `anthropic_defaults`: the built-ins frame every
+    /// configured chain, so configuration cannot leave a body Bedrock cannot read.
+    pub fn framed(steps: Vec<Step<dyn RequestTransformer>>) -> Self {
+        let mut chain = vec![Step::new(
+            Arc::new(LegacyPrompt) as Arc<dyn RequestTransformer>,
+            Origin::Builtin,
+        )];
+        chain.extend(steps);
+        chain.push(Step::new(
             Arc::new(AnthropicDefaults::default()),
-        ])
+            Origin::Builtin,
+        ));
+        RequestChain(chain)
     }
 
     pub fn names(&self) -> Vec<String> {
-        self.0.iter().map(|t| t.name().to_string()).collect()
+        self.0
+            .iter()
+            .map(|s| s.transformer.name().to_string())
+            .collect()
     }
 
-    /// This chain followed by `more`.
+    pub fn steps(&self) -> &[Step<dyn RequestTransformer>] {
+        &self.0
+    }
+
+    /// This chain followed by `more` (added from code).
     pub fn then(mut self, more: Vec<Arc<dyn RequestTransformer>>) -> Self {
-        self.0.extend(more);
+        self.0
+            .extend(more.into_iter().map(|t| Step::new(t, Origin::Code)));
         self
     }
 
@@ -112,7 +205,8 @@ impl RequestChain {
         ctx: &RequestContext<'_>,
         body: &mut Map<String, Value>,
     ) -> Result<(), ProxyError> {
-        for t in &self.0 {
+        for step in &self.0 {
+            let t = &step.transformer;
             t.transform(ctx, body)
                 .map_err(|e| ProxyError::Transformer {
                     name: t.name().to_string(),
@@ -125,8 +219,26 @@ impl RequestChain {
 }
 
 impl ResponseChain {
+    /// A chain of transformers added from code.
     pub fn new(items: Vec<Arc<dyn ResponseTransformer>>) -> Self {
-        ResponseChain(items)
+        ResponseChain(
+            items
+                .into_iter()
+                .map(|t| Step::new(t, Origin::Code))
+                .collect(),
+        )
+    }
+
+    /// A chain of configured steps.
+    pub fn from_steps(steps: Vec<Step<dyn ResponseTransformer>>) -> Self {
+        ResponseChain(steps)
+    }
+
+    /// This chain followed by `more` (added from code).
+    pub fn then(mut self, more: Vec<Arc<dyn ResponseTransformer>>) -> Self {
+        self.0
+            .extend(more.into_iter().map(|t| Step::new(t, Origin::Code)));
+        self
     }
 
     pub fn is_empty(&self) -> bool {
@@ -134,7 +246,14 @@ impl ResponseChain {
     }
 
     pub fn names(&self) -> Vec<String> {
-        self.0.iter().map(|t| t.name().to_string()).collect()
+        self.0
+            .iter()
+            .map(|s| s.transformer.name().to_string())
+            .collect()
+    }
+
+    pub fn steps(&self) -> &[Step<dyn ResponseTransformer>] {
+        &self.0
     }
 
     fn failed(t: &Arc<dyn ResponseTransformer>, e: TransformError) -> ProxyError {
@@ -150,7 +269,8 @@ impl ResponseChain {
         ctx: &RequestContext<'_>,
         body: &mut Value,
     ) -> Result<(), ProxyError> {
-        for t in &self.0 {
+        for step in &self.0 {
+            let t = &step.transformer;
             t.transform_response(ctx, body)
                 .map_err(|e| Self::failed(t, e))?;
         }
@@ -162,7 +282,8 @@ impl ResponseChain {
         ctx: &RequestContext<'_>,
         event: &mut Value,
     ) -> Result<EventAction, ProxyError> {
-        for t in &self.0 {
+        for step in &self.0 {
+            let t = &step.transformer;
             if t.transform_event(ctx, event)
                 .map_err(|e| Self::failed(t, e))?
                 == EventAction::Drop
@@ -183,5 +304,30 @@ impl fmt::Debug for RequestChain {
 impl fmt::Debug for ResponseChain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(self.names()).finish()
+    }
+}
+
+/// A `RequestContext` for unit tests of transformers.
+#[cfg(test)]
+pub(crate) fn test_context<'a>(
+    headers: &'a http::HeaderMap,
+    endpoint: EndpointKind,
+    legacy_form: bool,
+) -> RequestContext<'a> {
+    RequestContext {
+        profile: "test",
+        model_id: "anthropic.claude-test",
+        endpoint,
+        headers,
+        legacy_form,
+    }
+}
+
+/// The body of a JSON object literal, for unit tests.
+#[cfg(test)]
+pub(crate) fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        other => panic!("not an object: {other}"),
     }
 }

@@ -1,0 +1,411 @@
+//! `redact`: replaces text matching regular expressions before the request leaves the proxy.
+//!
+//! ```toml
+//! [[profiles.eu.request_transformers]]
+//! name = "redact"
+//! presets = ["email", "aws_access_key"]
+//! patterns = [
+//!   { regex = "ACME-[0-9]{6}", replacement = "[TICKET]" },
+//!   { regex = "(?i)password:\\s*\\S+" },                # replacement "[REDACTED]"
+//! ]
+//! ```
+//!
+//! It looks at the text the model reads: `system` (string or text blocks) and every message's
+//! `content` (a string; `text` blocks; the string or text blocks inside `tool_result` blocks;
+//! `document` blocks with a plain-text source). Other blocks (images, `tool_use` input,
+//! `thinking`, whose signature must not change) are left alone, as are all other fields. Rules
+//! run in order: presets first, as listed, then patterns. A replacement may refer to groups of
+//! its pattern (`$1`, `${name}`; `$$` for a literal `$`). The syntax is that of the Rust `regex`
+//! crate (no look-around or back-references); Unicode classes such as `\p{L}` are not enabled.
+
+use std::borrow::Cow;
+
+use regex::Regex;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{OptionsError, RequestContext, RequestTransformer, TransformError};
+
+/// The named presets: (name, regex, replacement, description).
+pub const PRESETS: &[(&str, &str, &str, &str)] = &[
+    (
+        "email",
+        r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}\b",
+        "[EMAIL]",
+        "e-mail addresses",
+    ),
+    (
+        "aws_access_key",
+        r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b",
+        "[AWS_ACCESS_KEY]",
+        "AWS access key ids (AKIA…, ASIA…)",
+    ),
+    (
+        "ipv4",
+        r"\b(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\b",
+        "[IPV4]",
+        "IPv4 addresses (also matches four-part version numbers such as 1.2.3.4)",
+    ),
+    (
+        "credit_card",
+        r"\b[0-9](?:[ -]?[0-9]){12,18}\b",
+        "[CARD_NUMBER]",
+        "payment card numbers: 13-19 digits, optionally grouped by spaces or dashes, passing the Luhn check",
+    ),
+];
+
+/// Replacement of custom patterns that name none.
+const DEFAULT_REPLACEMENT: &str = "[REDACTED]";
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedactOptions {
+    /// Names from [`PRESETS`].
+    #[serde(default)]
+    pub presets: Vec<String>,
+    #[serde(default)]
+    pub patterns: Vec<RedactPattern>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedactPattern {
+    pub regex: String,
+    #[serde(default)]
+    pub replacement: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    regex: Regex,
+    replacement: String,
+    /// An extra check on each match (the Luhn checksum for card numbers).
+    check: Option<fn(&str) -> bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Redact {
+    rules: Vec<Rule>,
+}
+
+/// The Luhn checksum over the digits of `s`.
+fn luhn(s: &str) -> bool {
+    let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
+    if !(13..=19).contains(&digits.len()) {
+        return false;
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                let d2 = d * 2;
+                if d2 > 9 {
+                    d2 - 9
+                } else {
+                    d2
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// A regex error on one line: the crate's message without the multi-line pointer.
+fn regex_problem(pattern: &str, e: &regex::Error) -> OptionsError {
+    let detail = match e {
+        regex::Error::Syntax(s) => s
+            .lines()
+            .rev()
+            .find_map(|l| l.trim().strip_prefix("error: "))
+            .unwrap_or("syntax error")
+            .to_string(),
+        other => other.to_string(),
+    };
+    OptionsError::new(format!("invalid regex '{pattern}': {detail}"))
+}
+
+impl Redact {
+    pub fn new(options: RedactOptions) -> Result<Self, OptionsError> {
+        let mut rules = Vec::new();
+        for name in &options.presets {
+            let Some((_, pattern, replacement, _)) = PRESETS.iter().find(|p| p.0 == name) else {
+                let known: Vec<&str> = PRESETS.iter().map(|p| p.0).collect();
+                return Err(OptionsError::new(format!(
+                    "unknown preset '{name}'; presets: {}",
+                    known.join(", ")
+                )));
+            };
+            rules.push(Rule {
+                regex: Regex::new(pattern).map_err(|e| regex_problem(pattern, &e))?,
+                replacement: replacement.to_string(),
+                check: (*name == "credit_card").then_some(luhn as fn(&str) -> bool),
+            });
+        }
+        for p in &options.patterns {
+            if p.regex.is_empty() {
+                return Err(OptionsError::new("a pattern's `regex` must not be empty"));
+            }
+            let regex = Regex::new(&p.regex).map_err(|e| regex_problem(&p.regex, &e))?;
+            if regex.is_match("") {
+                return Err(OptionsError::new(format!(
+                    "regex '{}' matches the empty string, so it would insert its replacement everywhere",
+                    p.regex
+                )));
+            }
+            rules.push(Rule {
+                regex,
+                replacement: p
+                    .replacement
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_REPLACEMENT.to_string()),
+                check: None,
+            });
+        }
+        if rules.is_empty() {
+            return Err(OptionsError::new(
+                "nothing to redact: list `presets` (e.g. [\"email\", \"aws_access_key\"]) or `patterns`",
+            ));
+        }
+        Ok(Redact { rules })
+    }
+
+    /// `text` with every rule applied; `None` when nothing changed.
+    pub fn redact_text(&self, text: &str) -> Option<String> {
+        let mut current: Cow<'_, str> = Cow::Borrowed(text);
+        for rule in &self.rules {
+            let replaced = match rule.check {
+                None => rule.regex.replace_all(&current, rule.replacement.as_str()),
+                Some(check) => rule
+                    .regex
+                    .replace_all(&current, |caps: &regex::Captures<'_>| {
+                        if check(&caps[0]) {
+                            rule.replacement.clone()
+                        } else {
+                            caps[0].to_string()
+                        }
+                    }),
+            };
+            if let Cow::Owned(s) = replaced {
+                current = Cow::Owned(s);
+            }
+        }
+        match current {
+            Cow::Owned(s) if s != text => Some(s),
+            _ => None,
+        }
+    }
+
+    fn string(&self, v: &mut Value) {
+        if let Value::String(s) = v {
+            if let Some(new) = self.redact_text(s) {
+                *s = new;
+            }
+        }
+    }
+
+    /// A `content` or `system` value: a string or an array of blocks.
+    fn content(&self, v: &mut Value) {
+        match v {
+            Value::String(_) => self.string(v),
+            Value::Array(blocks) => {
+                for block in blocks {
+                    self.block(block);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn block(&self, block: &mut Value) {
+        let Some(obj) = block.as_object_mut() else {
+            return;
+        };
+        match obj.get("type").and_then(Value::as_str) {
+            Some("text") => {
+                if let Some(t) = obj.get_mut("text") {
+                    self.string(t);
+                }
+            }
+            Some("tool_result") => {
+                if let Some(c) = obj.get_mut("content") {
+                    self.content(c);
+                }
+            }
+            Some("document") => {
+                if let Some(source) = obj.get_mut("source").and_then(Value::as_object_mut) {
+                    if source.get("type").and_then(Value::as_str) == Some("text") {
+                        if let Some(data) = source.get_mut("data") {
+                            self.string(data);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl RequestTransformer for Redact {
+    fn name(&self) -> &str {
+        "redact"
+    }
+
+    fn transform(
+        &self,
+        _ctx: &RequestContext<'_>,
+        body: &mut Map<String, Value>,
+    ) -> Result<(), TransformError> {
+        if let Some(system) = body.get_mut("system") {
+            self.content(system);
+        }
+        if let Some(Value::Array(messages)) = body.get_mut("messages") {
+            for m in messages {
+                if let Some(c) = m.get_mut("content") {
+                    self.content(c);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transform::{obj, test_context, EndpointKind, Registry};
+    use serde_json::json;
+
+    fn run(options: Value, body: Value) -> Result<Value, String> {
+        let t = Registry::builtin()
+            .build_request("redact", obj(options))
+            .map_err(|e| e.to_string())?;
+        let headers = http::HeaderMap::new();
+        let mut body = obj(body);
+        t.transform(
+            &test_context(&headers, EndpointKind::Invoke, false),
+            &mut body,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(Value::Object(body))
+    }
+
+    fn redact(options: Value) -> Redact {
+        Redact::new(serde_json::from_value(options).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn presets_match_what_they_say() {
+        let r = redact(json!({"presets": ["email", "aws_access_key", "ipv4", "credit_card"]}));
+        assert_eq!(
+            r.redact_text("mail jane.doe+x@mail.example.co.uk now")
+                .unwrap(),
+            "mail [EMAIL] now"
+        );
+        assert_eq!(
+            r.redact_text("key AKIAIOSFODNN7EXAMPLE and ASIAY34FZKBOKMUTVV7A")
+                .unwrap(),
+            "key [AWS_ACCESS_KEY] and [AWS_ACCESS_KEY]"
+        );
+        assert_eq!(
+            r.redact_text("from 10.0.0.255 to 192.168.1.1").unwrap(),
+            "from [IPV4] to [IPV4]"
+        );
+        // 4111 1111 1111 1111 passes the Luhn check; 4111 1111 1111 1112 does not.
+        assert_eq!(
+            r.redact_text("card 4111 1111 1111 1111, order 4111-1111-1111-1112")
+                .unwrap(),
+            "card [CARD_NUMBER], order 4111-1111-1111-1112"
+        );
+        assert_eq!(r.redact_text("nothing here, 999.1.1.1 or a@b"), None);
+    }
+
+    #[test]
+    fn string_and_block_forms_everywhere_text_is_read() {
+        let body = json!({
+            "system": [{"type": "text", "text": "Ops: ops@acme.com"}],
+            "messages": [
+                {"role": "user", "content": "I am bob@acme.com"},
+                {"role": "assistant", "content": [
+                    {"type": "thinking", "thinking": "bob@acme.com", "signature": "sig"},
+                    {"type": "text", "text": "Hi bob@acme.com"},
+                    {"type": "tool_use", "id": "t1", "name": "lookup", "input": {"q": "bob@acme.com"}}
+                ]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "t1", "content": "owner: eve@acme.com"},
+                    {"type": "tool_result", "tool_use_id": "t2", "content": [{"type": "text", "text": "eve@acme.com"}]},
+                    {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "cc eve@acme.com"}},
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "eve@acme.com"}}
+                ]}
+            ],
+            "metadata": {"user_id": "bob@acme.com"}
+        });
+        let out = run(json!({"presets": ["email"]}), body).unwrap();
+        assert_eq!(out["system"][0]["text"], "Ops: [EMAIL]");
+        assert_eq!(out["messages"][0]["content"], "I am [EMAIL]");
+        let a = &out["messages"][1]["content"];
+        assert_eq!(a[0]["thinking"], "bob@acme.com", "thinking is signed");
+        assert_eq!(a[1]["text"], "Hi [EMAIL]");
+        assert_eq!(a[2]["input"]["q"], "bob@acme.com");
+        let u = &out["messages"][2]["content"];
+        assert_eq!(u[0]["content"], "owner: [EMAIL]");
+        assert_eq!(u[1]["content"][0]["text"], "[EMAIL]");
+        assert_eq!(u[2]["source"]["data"], "cc [EMAIL]");
+        assert_eq!(u[3]["source"]["data"], "eve@acme.com");
+        assert_eq!(out["metadata"]["user_id"], "bob@acme.com");
+
+        let out = run(json!({"presets": ["email"]}), json!({"system": "x@y.io"})).unwrap();
+        assert_eq!(out["system"], "[EMAIL]");
+    }
+
+    #[test]
+    fn custom_patterns_in_order_with_groups() {
+        let out = run(
+            json!({"patterns": [
+                {"regex": "ACME-([0-9]{6})", "replacement": "[TICKET-$1]"},
+                {"regex": "(?i)password:\\s*\\S+"},
+            ]}),
+            json!({"messages": [{"role": "user", "content": "ACME-123456 Password: hunter2"}]}),
+        )
+        .unwrap();
+        assert_eq!(out["messages"][0]["content"], "[TICKET-123456] [REDACTED]");
+    }
+
+    #[test]
+    fn missing_fields_are_fine() {
+        let out = run(json!({"presets": ["email"]}), json!({"prompt": "a@b.co"})).unwrap();
+        assert_eq!(out["prompt"], "a@b.co", "only Messages fields are read");
+        let out = run(
+            json!({"presets": ["email"]}),
+            json!({"messages": [{"role": "user"}, {"role": "user", "content": 5}]}),
+        )
+        .unwrap();
+        assert_eq!(out["messages"][1]["content"], 5);
+    }
+
+    #[test]
+    fn bad_options() {
+        let e = run(json!({}), json!({})).unwrap_err();
+        assert!(e.contains("nothing to redact"), "{e}");
+        let e = run(json!({"presets": ["phone"]}), json!({})).unwrap_err();
+        assert!(
+            e.contains("unknown preset 'phone'; presets: email, aws_access_key"),
+            "{e}"
+        );
+        let e = run(json!({"patterns": [{"regex": "(unclosed"}]}), json!({})).unwrap_err();
+        assert!(
+            e.contains("invalid regex '(unclosed': unclosed group"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "one line: {e}");
+        let e = run(json!({"patterns": [{"regex": "x*"}]}), json!({})).unwrap_err();
+        assert!(e.contains("matches the empty string"), "{e}");
+        let e = run(json!({"patterns": ["x"]}), json!({})).unwrap_err();
+        assert!(e.contains("invalid type"), "{e}");
+        let e = run(json!({"patterns": [{"regx": "x"}]}), json!({})).unwrap_err();
+        assert!(e.contains("unknown option `regx`"), "{e}");
+    }
+}
