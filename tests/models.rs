@@ -328,7 +328,10 @@ async fn aws_routes_use_the_signed_region_and_aws_shapes() {
     let (status, _, by_arn) =
         get_json(&proxy, &format!("/foundation-models/{encoded}?profile=us")).await;
     assert_eq!(status, 200, "{by_arn}");
-    assert_eq!(by_arn["modelDetails"]["modelId"], "meta.llama3-8b-instruct-v1:0");
+    assert_eq!(
+        by_arn["modelDetails"]["modelId"],
+        "meta.llama3-8b-instruct-v1:0"
+    );
     assert_eq!(fake.last().unwrap().model_id.as_deref(), Some(arn));
 
     // Paging through the cached inference profiles with AWS's parameters.

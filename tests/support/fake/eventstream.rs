@@ -1,6 +1,8 @@
 //! AWS event-stream frame encoding for the fake Bedrock server, plus the
 //! realistic Anthropic Messages streaming event sequence Bedrock emits from
-//! `InvokeModelWithResponseStream`.
+//! `InvokeModelWithResponseStream` (each event base64-wrapped in a `chunk`
+//! frame) and the `ConverseStream` sequence (each event its own frame whose
+//! `:event-type` names it and whose payload is the event's JSON).
 
 use aws_smithy_eventstream::frame::write_message_to;
 use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
@@ -41,6 +43,36 @@ pub fn chunk_frame(event: &Value) -> Vec<u8> {
         ],
         payload.as_bytes(),
     )
+}
+
+/// A `ConverseStream` event frame. `event` is `{"<eventType>": {payload}}`
+/// (the shape boto3 yields); the frame has `:event-type: <eventType>`,
+/// `:content-type: application/json`, `:message-type: event`, and the payload
+/// is the inner object plus Bedrock's `"p"` padding field.
+pub fn converse_frame(event: &Value) -> Vec<u8> {
+    let (event_type, payload) = converse_event_parts(event)
+        .unwrap_or_else(|| panic!("a ConverseStream event is a one-key object, got {event}"));
+    let mut payload = payload.clone();
+    if let Some(obj) = payload.as_object_mut() {
+        obj.insert("p".into(), json!("abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"));
+    }
+    encode_frame(
+        &[
+            (":event-type", event_type),
+            (":content-type", "application/json"),
+            (":message-type", "event"),
+        ],
+        payload.to_string().as_bytes(),
+    )
+}
+
+/// `(eventType, payload)` of a `{"<eventType>": {payload}}` value.
+pub fn converse_event_parts(event: &Value) -> Option<(&str, &Value)> {
+    let obj = event.as_object()?;
+    if obj.len() != 1 {
+        return None;
+    }
+    obj.iter().next().map(|(k, v)| (k.as_str(), v))
 }
 
 /// An exception frame such as `throttlingException` sent mid-stream.
@@ -121,6 +153,45 @@ pub fn messages_stream_events_with_usage(
     events
 }
 
+/// The `ConverseStream` sequence for a text answer in `chunks`, the way
+/// Bedrock sends it: `messageStart`, one `contentBlockDelta` per chunk,
+/// `contentBlockStop`, `messageStop`, `metadata` (text blocks get no
+/// `contentBlockStart`). Each value is `{"<eventType>": {payload}}`.
+pub fn converse_stream_events(chunks: &[&str], input_tokens: u64) -> Vec<Value> {
+    let output_tokens = approx_tokens(&chunks.concat());
+    let mut events = vec![json!({ "messageStart": { "role": "assistant" } })];
+    for chunk in chunks {
+        events.push(converse_text_delta(chunk));
+    }
+    events.push(json!({ "contentBlockStop": { "contentBlockIndex": 0 } }));
+    events.push(json!({ "messageStop": { "stopReason": "end_turn" } }));
+    events.push(json!({
+        "metadata": {
+            "usage": {
+                "inputTokens": input_tokens,
+                "outputTokens": output_tokens,
+                "totalTokens": input_tokens + output_tokens
+            },
+            "metrics": { "latencyMs": 321 }
+        }
+    }));
+    events
+}
+
+/// A `contentBlockDelta` carrying `text` for block 0.
+pub fn converse_text_delta(text: &str) -> Value {
+    json!({ "contentBlockDelta": { "contentBlockIndex": 0, "delta": { "text": text } } })
+}
+
+/// Concatenated text of all `contentBlockDelta`s in a list of
+/// `{"<eventType>": {payload}}` events.
+pub fn converse_events_text(events: &[Value]) -> String {
+    events
+        .iter()
+        .filter_map(|e| e["contentBlockDelta"]["delta"]["text"].as_str())
+        .collect()
+}
+
 /// A `content_block_delta` carrying `text` for block 0.
 pub fn text_delta(text: &str) -> Value {
     json!({
@@ -172,6 +243,18 @@ pub fn chunk_event(message: &Message) -> Option<Value> {
         .decode(outer["bytes"].as_str()?)
         .ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+/// A decoded `ConverseStream` frame as `{"<eventType>": {payload}}` (the
+/// padding field `p` removed); `None` for a frame that is not an event.
+pub fn converse_event(message: &Message) -> Option<Value> {
+    if header_str(message, ":message-type").as_deref() != Some("event") {
+        return None;
+    }
+    let event_type = header_str(message, ":event-type")?;
+    let mut payload: Value = serde_json::from_slice(message.payload()).ok()?;
+    payload.as_object_mut()?.remove("p");
+    Some(json!({ event_type: payload }))
 }
 
 #[cfg(test)]
@@ -233,6 +316,48 @@ mod tests {
                 .unwrap()
                 .len(),
             LARGE_EVENT_TEXT_LEN
+        );
+    }
+
+    #[test]
+    fn converse_frames_round_trip_without_chunk_wrapping() {
+        let events = converse_stream_events(&["Hel", "lo"], 4);
+        assert_eq!(events.len(), 6);
+        assert_eq!(converse_events_text(&events), "Hello");
+        let bytes: Vec<u8> = events.iter().flat_map(converse_frame).collect();
+        let messages = decode_frames(&bytes).unwrap();
+        let names: Vec<String> = messages
+            .iter()
+            .map(|m| header_str(m, ":event-type").unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "messageStart",
+                "contentBlockDelta",
+                "contentBlockDelta",
+                "contentBlockStop",
+                "messageStop",
+                "metadata"
+            ]
+        );
+        for (m, e) in messages.iter().zip(&events) {
+            assert_eq!(header_str(m, ":message-type").as_deref(), Some("event"));
+            assert_eq!(
+                header_str(m, ":content-type").as_deref(),
+                Some("application/json")
+            );
+            let raw: Value = serde_json::from_slice(m.payload()).unwrap();
+            assert!(raw["p"].is_string());
+            assert_eq!(&converse_event(m).unwrap(), e);
+        }
+        let usage = &events[5]["metadata"]["usage"];
+        assert_eq!(usage["inputTokens"], 4);
+        assert_eq!(usage["outputTokens"], 1);
+        assert_eq!(usage["totalTokens"], 5);
+        assert_eq!(
+            converse_event(&decode_frames(&exception_frame("x", "y")).unwrap()[0]),
+            None
         );
     }
 }

@@ -4,9 +4,10 @@
 //! event-stream frames, split writes — are fully under the test's control.
 //!
 //! Every request is SigV4-verified by the independent verifier in `sigv4.rs`
-//! and recorded. Runtime requests (`/model/{id}/invoke[-with-response-stream]`)
-//! pop scripted [`Behavior`]s from a FIFO queue (`push`); control-plane requests
-//! (`/foundation-models`, `/inference-profiles`) use a separate queue
+//! and recorded. Runtime requests (`/model/{id}/invoke`,
+//! `/invoke-with-response-stream`, `/converse`, `/converse-stream`,
+//! `/count-tokens`) pop scripted [`Behavior`]s from a FIFO queue (`push`);
+//! control-plane requests (`/foundation-models`, `/inference-profiles`) use a separate queue
 //! (`push_control`). An empty queue means realistic default answers.
 #![allow(dead_code)]
 
@@ -106,12 +107,18 @@ impl Behavior {
 
 /// How to send an event stream. Event indices are 0-based; "after N" means
 /// "once the first N events have been sent".
+///
+/// On `invoke-with-response-stream` (and `invoke`, `count-tokens`) events are
+/// Anthropic Messages events, each wrapped in a `chunk` frame. On
+/// `converse-stream` and `converse` they are `ConverseStream` events written
+/// `{"<eventType>": {payload}}` (e.g. `{"contentBlockDelta": {...}}`), each
+/// sent as its own frame with that `:event-type`.
 #[derive(Clone, Debug, Default)]
 pub struct StreamScript {
-    /// Events to send (each wrapped in a `chunk` frame). `None`: the default
-    /// echo events (or `chunks` if given).
+    /// Events to send. `None`: the default echo events (or `chunks` if given).
     pub events: Option<Vec<Value>>,
-    /// Text chunks for `messages_stream_events` (alternative to `events`).
+    /// Text chunks for `messages_stream_events` / `converse_stream_events`
+    /// (alternative to `events`).
     pub chunks: Option<Vec<String>>,
     /// Sleep between events (flushing first), watching for the peer closing.
     pub pause_between: Duration,
@@ -132,7 +139,7 @@ pub struct StreamScript {
     /// Event number N (0-based) is sent with a corrupted message CRC; the
     /// remaining events follow normally.
     pub corrupt_after: Option<usize>,
-    /// Insert, before the `content_block_stop`, a text delta of
+    /// Insert, before the `content_block_stop` (`contentBlockStop`), a text delta of
     /// `eventstream::LARGE_EVENT_TEXT_LEN` (70 000) `x` chars, so one frame
     /// exceeds 64 KB.
     pub extra_large_event: bool,
@@ -147,11 +154,12 @@ pub struct Recorded {
     /// Percent-decoded model id for runtime operations and
     /// `get-foundation-model`.
     pub model_id: Option<String>,
-    /// `invoke`, `invoke-with-response-stream`, `list-foundation-models`,
-    /// `get-foundation-model`, `list-inference-profiles`,
-    /// `get-inference-profile` or `unknown`.
+    /// `invoke`, `invoke-with-response-stream`, `converse`, `converse-stream`,
+    /// `count-tokens`, `list-foundation-models`, `get-foundation-model`,
+    /// `list-inference-profiles`, `get-inference-profile` or `unknown`.
     pub operation: String,
-    /// Header names lower-cased, in received order.
+    /// Every header received (names lower-cased, values as sent, in received
+    /// order; nothing filtered, so `x-amzn-bedrock-*` headers are here too).
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub json: Option<Value>,
@@ -320,6 +328,60 @@ impl FakeBedrock {
     /// Wait until at least `n` requests were recorded.
     pub async fn wait_for_requests(&self, n: usize, timeout: Duration) -> bool {
         wait_until(timeout, || self.request_count() >= n).await
+    }
+
+    /// Send a request straight to the fake, SigV4-signed with its credentials
+    /// for `region` the way an AWS SDK would (every given header is signed).
+    /// `raw_path` goes on the wire as written (percent-encode ids yourself).
+    /// Returns (status, headers with lower-cased names, body).
+    pub async fn send_signed(
+        &self,
+        method: &str,
+        raw_path: &str,
+        region: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        let host = self.addr().to_string();
+        let mut all: Vec<(String, String)> = vec![("host".into(), host.clone())];
+        all.extend(
+            headers
+                .iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v.to_string())),
+        );
+        let (path, query) = raw_path.split_once('?').unwrap_or((raw_path, ""));
+        sigv4::sign_request(
+            method,
+            path,
+            query,
+            &mut all,
+            body,
+            &self.creds(),
+            region,
+            sigv4::SERVICE,
+            SystemTime::now(),
+        );
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = reqwest::Client::new()
+            .request(method, format!("http://{host}{raw_path}"))
+            .body(body.to_vec());
+        for (n, v) in all.iter().filter(|(n, _)| n != "host") {
+            request = request.header(n, v);
+        }
+        let response = request.send().await.expect("the fake answers");
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    v.to_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        let body = response.bytes().await.expect("body").to_vec();
+        (status, headers, body)
     }
 }
 
@@ -617,6 +679,9 @@ async fn write_response(
 enum Route {
     Invoke(String),
     InvokeStream(String),
+    Converse(String),
+    ConverseStream(String),
+    CountTokens(String),
     ListFoundationModels,
     GetFoundationModel(String),
     ListInferenceProfiles,
@@ -629,6 +694,9 @@ impl Route {
         match self {
             Route::Invoke(_) => "invoke",
             Route::InvokeStream(_) => "invoke-with-response-stream",
+            Route::Converse(_) => "converse",
+            Route::ConverseStream(_) => "converse-stream",
+            Route::CountTokens(_) => "count-tokens",
             Route::ListFoundationModels => "list-foundation-models",
             Route::GetFoundationModel(_) => "get-foundation-model",
             Route::ListInferenceProfiles => "list-inference-profiles",
@@ -639,15 +707,41 @@ impl Route {
 
     fn model_id(&self) -> Option<String> {
         match self {
-            Route::Invoke(m) | Route::InvokeStream(m) | Route::GetFoundationModel(m) => {
-                Some(m.clone())
-            }
+            Route::Invoke(m)
+            | Route::InvokeStream(m)
+            | Route::Converse(m)
+            | Route::ConverseStream(m)
+            | Route::CountTokens(m)
+            | Route::GetFoundationModel(m) => Some(m.clone()),
             _ => None,
         }
     }
 
     fn is_runtime(&self) -> bool {
-        matches!(self, Route::Invoke(_) | Route::InvokeStream(_))
+        matches!(
+            self,
+            Route::Invoke(_)
+                | Route::InvokeStream(_)
+                | Route::Converse(_)
+                | Route::ConverseStream(_)
+                | Route::CountTokens(_)
+        )
+    }
+
+    /// How a scripted stream is framed on this route.
+    fn stream_kind(&self) -> StreamKind {
+        match self {
+            Route::Converse(_) | Route::ConverseStream(_) => StreamKind::Converse,
+            _ => StreamKind::InvokeChunks,
+        }
+    }
+
+    /// (echo text, input tokens) for a runtime request body.
+    fn echo_source(&self, body: Option<&Value>) -> (String, u64) {
+        match self {
+            Route::Converse(_) | Route::ConverseStream(_) => converse_echo_source(body),
+            _ => echo_source(body),
+        }
     }
 }
 
@@ -668,6 +762,9 @@ fn route(method: &str, raw_path: &str) -> Route {
         ("POST", ["", "model", id, "invoke-with-response-stream"]) => {
             decoded(id, Route::InvokeStream)
         }
+        ("POST", ["", "model", id, "converse"]) => decoded(id, Route::Converse),
+        ("POST", ["", "model", id, "converse-stream"]) => decoded(id, Route::ConverseStream),
+        ("POST", ["", "model", id, "count-tokens"]) => decoded(id, Route::CountTokens),
         ("GET", ["", "foundation-models"]) => Route::ListFoundationModels,
         ("GET", ["", "foundation-models", id]) => decoded(id, Route::GetFoundationModel),
         ("GET", ["", "inference-profiles"]) => Route::ListInferenceProfiles,
@@ -822,10 +919,11 @@ impl Shared {
             Behavior::CloseWithoutResponse => false,
             Behavior::Stream(script) => {
                 let model = route.model_id().unwrap_or_default();
-                let (text, input_tokens) = echo_source(json.as_ref());
+                let (text, input_tokens) = route.echo_source(json.as_ref());
                 self.stream(
                     conn,
                     &script,
+                    route.stream_kind(),
                     &model,
                     &text,
                     input_tokens,
@@ -880,6 +978,7 @@ impl Shared {
                         .stream(
                             conn,
                             &script,
+                            StreamKind::InvokeChunks,
                             model,
                             &text,
                             input_tokens,
@@ -888,6 +987,37 @@ impl Shared {
                         )
                         .await;
                 }
+            },
+            Route::Converse(_) => match validate_converse_body(&req.body) {
+                Err(msg) => validation(&msg),
+                Ok(body) => converse_reply(&body),
+            },
+            Route::ConverseStream(model) => match validate_converse_body(&req.body) {
+                Err(msg) => validation(&msg),
+                Ok(body) => {
+                    let (text, input_tokens) = converse_echo_source(Some(&body));
+                    let script = StreamScript::default();
+                    return self
+                        .stream(
+                            conn,
+                            &script,
+                            StreamKind::Converse,
+                            model,
+                            &text,
+                            input_tokens,
+                            request_id,
+                            req.close,
+                        )
+                        .await;
+                }
+            },
+            Route::CountTokens(model) => match count_tokens(model, &req.body) {
+                Err(msg) => validation(&msg),
+                Ok(n) => Reply {
+                    status: 200,
+                    headers: Vec::new(),
+                    body: json!({ "inputTokens": n }),
+                },
             },
             Route::ListFoundationModels => list_foundation_models(&info.region, &req.raw_query),
             Route::GetFoundationModel(id) => get_foundation_model(&info.region, id),
@@ -908,37 +1038,52 @@ impl Shared {
         &self,
         conn: &mut Conn,
         script: &StreamScript,
+        kind: StreamKind,
         model: &str,
         echo_text: &str,
         input_tokens: u64,
         request_id: &str,
         close: bool,
     ) -> bool {
-        let mut events = match (&script.events, &script.chunks) {
+        let default_chunks = ["echo", ": ", echo_text];
+        let chunks: Vec<&str> = match &script.chunks {
+            Some(chunks) => chunks.iter().map(String::as_str).collect(),
+            None => default_chunks.to_vec(),
+        };
+        let mut events = match (&script.events, kind) {
             (Some(events), _) => events.clone(),
-            (None, Some(chunks)) => {
-                let chunks: Vec<&str> = chunks.iter().map(String::as_str).collect();
+            (None, StreamKind::InvokeChunks) => {
                 eventstream::messages_stream_events_with_usage(model, &chunks, input_tokens)
             }
-            (None, None) => eventstream::messages_stream_events_with_usage(
-                model,
-                &["echo", ": ", echo_text],
-                input_tokens,
-            ),
+            (None, StreamKind::Converse) => {
+                eventstream::converse_stream_events(&chunks, input_tokens)
+            }
         };
         if script.extra_large_event {
-            let at = events
-                .iter()
-                .position(|e| e["type"] == "content_block_stop")
-                .unwrap_or(events.len());
             let text = "x".repeat(eventstream::LARGE_EVENT_TEXT_LEN);
-            events.insert(at, eventstream::text_delta(&text));
+            let (stop, delta) = match kind {
+                StreamKind::InvokeChunks => (
+                    events
+                        .iter()
+                        .position(|e| e["type"] == "content_block_stop"),
+                    eventstream::text_delta(&text),
+                ),
+                StreamKind::Converse => (
+                    events
+                        .iter()
+                        .position(|e| e.get("contentBlockStop").is_some()),
+                    eventstream::converse_text_delta(&text),
+                ),
+            };
+            events.insert(stop.unwrap_or(events.len()), delta);
         }
         let mut head = String::from("HTTP/1.1 200 OK\r\n");
         head.push_str("Content-Type: application/vnd.amazon.eventstream\r\n");
         head.push_str("Transfer-Encoding: chunked\r\n");
         head.push_str(&format!("x-amzn-RequestId: {request_id}\r\n"));
-        head.push_str("X-Amzn-Bedrock-Content-Type: application/json\r\n");
+        if kind == StreamKind::InvokeChunks {
+            head.push_str("X-Amzn-Bedrock-Content-Type: application/json\r\n");
+        }
         if close {
             head.push_str("Connection: close\r\n");
         }
@@ -974,7 +1119,10 @@ impl Shared {
                 }
             }
             let Some(event) = events.get(i) else { break };
-            let mut frame = eventstream::chunk_frame(event);
+            let mut frame = match kind {
+                StreamKind::InvokeChunks => eventstream::chunk_frame(event),
+                StreamKind::Converse => eventstream::converse_frame(event),
+            };
             if script.corrupt_after == Some(i) {
                 eventstream::corrupt_crc(&mut frame);
             }
@@ -1006,6 +1154,15 @@ impl Shared {
         }
         !close
     }
+}
+
+/// How the events of a stream are framed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StreamKind {
+    /// `InvokeModelWithResponseStream`: Anthropic events in `chunk` frames.
+    InvokeChunks,
+    /// `ConverseStream`: one frame per event, `:event-type` = its name.
+    Converse,
 }
 
 async fn flush_pending(conn: &mut Conn, pending: &mut Vec<u8>) -> io::Result<()> {
@@ -1213,6 +1370,391 @@ fn invoke_reply(model: &str, body: &Value, request_id: &str) -> Reply {
             "usage": { "input_tokens": input_tokens, "output_tokens": output_tokens }
         }),
     }
+}
+
+// ---------------------------------------------------------------------------
+// Runtime: Converse and CountTokens
+// ---------------------------------------------------------------------------
+
+/// Members of Converse's `ContentBlock` union.
+const CONTENT_BLOCK_MEMBERS: &[&str] = &[
+    "text",
+    "image",
+    "document",
+    "video",
+    "audio",
+    "toolUse",
+    "toolResult",
+    "guardContent",
+    "cachePoint",
+    "reasoningContent",
+    "citationsContent",
+    "searchResult",
+];
+
+/// Members of Converse's `SystemContentBlock` union.
+const SYSTEM_BLOCK_MEMBERS: &[&str] = &["text", "guardContent", "cachePoint"];
+
+fn constraint(value: &Value, at: &str, rule: &str) -> String {
+    let shown = match value {
+        Value::Null => "null".to_string(),
+        Value::String(s) => format!("'{s}'"),
+        other => format!("'{other}'"),
+    };
+    format!(
+        "1 validation error detected: Value {shown} at '{at}' failed to satisfy constraint: {rule}"
+    )
+}
+
+/// Check one union-typed block (`ContentBlock` or `SystemContentBlock`):
+/// an object setting exactly one known member; a `text` member is a
+/// non-blank string.
+fn validate_block(block: &Value, at: &str, kind: &str, members: &[&str]) -> Result<(), String> {
+    let Some(obj) = block.as_object() else {
+        return Err(constraint(block, at, "Member must be a structure"));
+    };
+    if let Some(unknown) = obj.keys().find(|k| !members.contains(&k.as_str())) {
+        return Err(format!(
+            "The {kind} object at {at} has an unknown field [{unknown}]. Use one of the following: {}.",
+            members.join(", ")
+        ));
+    }
+    if obj.len() != 1 {
+        return Err(format!(
+            "The {kind} object at {at} must set exactly one of the following keys: {}.",
+            members.join(", ")
+        ));
+    }
+    if let Some(text) = obj.get("text") {
+        match text.as_str() {
+            None => {
+                return Err(constraint(
+                    text,
+                    &format!("{at}.text"),
+                    "Member must be a string",
+                ))
+            }
+            Some(t) if t.trim().is_empty() => {
+                return Err(format!(
+                    "The text field in the {kind} object at {at} is blank. Add text to the text field, and try again."
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Check a Converse `messages` list (also used by CountTokens' `converse`).
+fn validate_converse_messages(messages: Option<&Value>, prefix: &str) -> Result<(), String> {
+    let at = format!("{prefix}messages");
+    let messages = match messages {
+        None | Some(Value::Null) => {
+            return Err(constraint(&Value::Null, &at, "Member must not be null"))
+        }
+        Some(Value::Array(a)) => a,
+        Some(v) => return Err(constraint(v, &at, "Member must be a list")),
+    };
+    let mut previous: Option<&str> = None;
+    for (i, m) in messages.iter().enumerate() {
+        let at = format!("{prefix}messages.{i}");
+        if !m.is_object() {
+            return Err(constraint(
+                m,
+                &format!("{at}.member"),
+                "Member must be a structure",
+            ));
+        }
+        let role = match &m["role"] {
+            Value::String(r) if r == "user" || r == "assistant" => r.as_str(),
+            Value::Null => {
+                return Err(constraint(
+                    &Value::Null,
+                    &format!("{at}.member.role"),
+                    "Member must not be null",
+                ))
+            }
+            other => {
+                return Err(constraint(
+                    other,
+                    &format!("{at}.member.role"),
+                    "Member must satisfy enum value set: [user, assistant]",
+                ))
+            }
+        };
+        let blocks = match &m["content"] {
+            Value::Array(b) => b,
+            Value::Null => {
+                return Err(constraint(
+                    &Value::Null,
+                    &format!("{at}.member.content"),
+                    "Member must not be null",
+                ))
+            }
+            other => {
+                return Err(constraint(
+                    other,
+                    &format!("{at}.member.content"),
+                    "Member must be a list",
+                ))
+            }
+        };
+        for (j, block) in blocks.iter().enumerate() {
+            validate_block(
+                block,
+                &format!("{prefix}messages.{i}.content.{j}"),
+                "ContentBlock",
+                CONTENT_BLOCK_MEMBERS,
+            )?;
+        }
+        if previous.is_none() && role != "user" {
+            return Err("A conversation must start with a user message. Try again with a conversation that starts with a user message.".into());
+        }
+        if previous == Some(role) {
+            return Err("A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.".into());
+        }
+        previous = Some(role);
+    }
+    if previous.is_none() {
+        return Err("A conversation must start with a user message. Try again with a conversation that starts with a user message.".into());
+    }
+    Ok(())
+}
+
+fn validate_system_blocks(system: Option<&Value>, prefix: &str) -> Result<(), String> {
+    match system {
+        None => Ok(()),
+        Some(Value::Array(blocks)) => {
+            for (i, block) in blocks.iter().enumerate() {
+                validate_block(
+                    block,
+                    &format!("{prefix}system.{i}"),
+                    "SystemContentBlock",
+                    SYSTEM_BLOCK_MEMBERS,
+                )?;
+            }
+            Ok(())
+        }
+        Some(v) => Err(constraint(
+            v,
+            &format!("{prefix}system"),
+            "Member must be a list",
+        )),
+    }
+}
+
+/// Validate a Converse / ConverseStream body the way Bedrock does: an object
+/// with `messages` (alternating, user first; each content a list of
+/// `ContentBlock`s, e.g. `{"text": "…"}` — Anthropic's string content or
+/// `{"type": "text", …}` blocks are rejected), optional `system` (a list of
+/// `SystemContentBlock`s) and `inferenceConfig` (`maxTokens` ≥ 1,
+/// `temperature`/`topP` in 0..=1, `stopSequences` a list of strings).
+/// Other top-level members are accepted, except `modelId` (a URI member) and
+/// the InvokeModel keys `anthropic_version`/`max_tokens`, which Converse does
+/// not have. Returns the parsed body or the `ValidationException` message.
+pub fn validate_converse_body(body: &[u8]) -> Result<Value, String> {
+    let generic = "Malformed input request, please reformat your input and try again.";
+    let value: Value = serde_json::from_slice(body).map_err(|_| generic.to_string())?;
+    let obj = value.as_object().ok_or_else(|| generic.to_string())?;
+    for key in ["modelId", "anthropic_version", "max_tokens"] {
+        if obj.contains_key(key) {
+            return Err(format!(
+                "Malformed input request: extraneous key [{key}] is not permitted, please reformat your input and try again."
+            ));
+        }
+    }
+    validate_converse_messages(obj.get("messages"), "")?;
+    validate_system_blocks(obj.get("system"), "")?;
+    if let Some(config) = obj.get("inferenceConfig") {
+        let Some(config) = config.as_object() else {
+            return Err(constraint(
+                config,
+                "inferenceConfig",
+                "Member must be a structure",
+            ));
+        };
+        if let Some(v) = config.get("maxTokens") {
+            match v.as_i64() {
+                Some(n) if n >= 1 => {}
+                Some(_) => {
+                    return Err(constraint(
+                        v,
+                        "inferenceConfig.maxTokens",
+                        "Member must have value greater than or equal to 1",
+                    ))
+                }
+                None => {
+                    return Err(constraint(
+                        v,
+                        "inferenceConfig.maxTokens",
+                        "Member must be an integer",
+                    ))
+                }
+            }
+        }
+        for key in ["temperature", "topP"] {
+            if let Some(v) = config.get(key) {
+                match v.as_f64() {
+                    Some(x) if (0.0..=1.0).contains(&x) => {}
+                    _ => {
+                        return Err(constraint(
+                            v,
+                            &format!("inferenceConfig.{key}"),
+                            "Member must have value between 0 and 1",
+                        ))
+                    }
+                }
+            }
+        }
+        if let Some(v) = config.get("stopSequences") {
+            let ok = v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+            if !ok {
+                return Err(constraint(
+                    v,
+                    "inferenceConfig.stopSequences",
+                    "Member must be a list of strings",
+                ));
+            }
+        }
+    }
+    Ok(value)
+}
+
+/// Text of a Converse message's content: its `text` blocks concatenated.
+pub fn converse_content_text(content: &Value) -> String {
+    content
+        .as_array()
+        .map(|blocks| blocks.iter().filter_map(|b| b["text"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+/// (text of the last user message, input token count) of a Converse body:
+/// the tokens are the words of every system and message text, the same count
+/// `echo_source` gives the equivalent InvokeModel body.
+fn converse_echo_source(body: Option<&Value>) -> (String, u64) {
+    let Some(body) = body else {
+        return (String::new(), 1);
+    };
+    let empty = Vec::new();
+    let messages = body["messages"].as_array().unwrap_or(&empty);
+    let last_user = messages
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "user")
+        .map(|m| converse_content_text(&m["content"]))
+        .unwrap_or_default();
+    let mut all = converse_content_text(&body["system"]);
+    for m in messages {
+        all.push(' ');
+        all.push_str(&converse_content_text(&m["content"]));
+    }
+    (last_user, eventstream::approx_tokens(&all))
+}
+
+/// The Converse answer: `echo: <last user text>`.
+fn converse_reply(body: &Value) -> Reply {
+    let (text, input_tokens) = converse_echo_source(Some(body));
+    let answer = format!("echo: {text}");
+    let output_tokens = eventstream::approx_tokens(&answer);
+    Reply {
+        status: 200,
+        headers: Vec::new(),
+        body: json!({
+            "output": {
+                "message": {
+                    "role": "assistant",
+                    "content": [{ "text": answer }]
+                }
+            },
+            "stopReason": "end_turn",
+            "usage": {
+                "inputTokens": input_tokens,
+                "outputTokens": output_tokens,
+                "totalTokens": input_tokens + output_tokens
+            },
+            "metrics": { "latencyMs": 321 }
+        }),
+    }
+}
+
+/// Whether CountTokens accepts this model id: an Anthropic foundation model,
+/// by id or foundation-model ARN. Inference profiles (`us.…`, `eu.…`,
+/// `apac.…`, `global.…`, their ARNs) and other providers are refused.
+pub fn count_tokens_supported(model_id: &str) -> bool {
+    let id = match model_id.strip_prefix("arn:") {
+        None => model_id,
+        Some(rest) => match rest.split_once("::foundation-model/") {
+            Some((_, id)) => id,
+            None => return false,
+        },
+    };
+    id.starts_with("anthropic.")
+}
+
+/// The CountTokens answer for a body: `Ok(inputTokens)` or the
+/// `ValidationException` message. `input.invokeModel.body` is base64 of an
+/// InvokeModel body (validated like InvokeModel's, so an Anthropic body needs
+/// `anthropic_version` and `max_tokens`); `input.converse` holds Converse's
+/// `messages` and `system`. The count equals the `input_tokens` that invoke /
+/// converse report for the same input.
+pub fn count_tokens(model_id: &str, body: &[u8]) -> Result<u64, String> {
+    use base64::Engine as _;
+    if !count_tokens_supported(model_id) {
+        return Err("The provided model doesn't support counting tokens.".into());
+    }
+    let generic = "Malformed input request, please reformat your input and try again.";
+    let value: Value = serde_json::from_slice(body).map_err(|_| generic.to_string())?;
+    let input = match value.get("input") {
+        None | Some(Value::Null) => {
+            return Err(constraint(&Value::Null, "input", "Member must not be null"))
+        }
+        Some(Value::Object(o)) => o,
+        Some(v) => return Err(constraint(v, "input", "Member must be a structure")),
+    };
+    if input.len() != 1 {
+        return Err(
+            "The CountTokensInput object at input must set exactly one of the following keys: invokeModel, converse.".into(),
+        );
+    }
+    if let Some(invoke) = input.get("invokeModel") {
+        let b64 = match &invoke["body"] {
+            Value::String(s) => s,
+            Value::Null => {
+                return Err(constraint(
+                    &Value::Null,
+                    "input.invokeModel.body",
+                    "Member must not be null",
+                ))
+            }
+            v => {
+                return Err(constraint(
+                    v,
+                    "input.invokeModel.body",
+                    "Member must be a blob (base64 string)",
+                ))
+            }
+        };
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|_| generic.to_string())?;
+        let body = validate_invoke_body(model_id, &raw)?;
+        return Ok(echo_source(Some(&body)).1);
+    }
+    if let Some(converse) = input.get("converse") {
+        if !converse.is_object() {
+            return Err(constraint(
+                converse,
+                "input.converse",
+                "Member must be a structure",
+            ));
+        }
+        validate_converse_messages(converse.get("messages"), "input.converse.")?;
+        validate_system_blocks(converse.get("system"), "input.converse.")?;
+        return Ok(converse_echo_source(Some(converse)).1);
+    }
+    Err(
+        "The CountTokensInput object at input must set exactly one of the following keys: invokeModel, converse.".into(),
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -1612,6 +2154,499 @@ mod tests {
         assert_eq!(
             inference_profiles("us-west-2")[1]["inferenceProfileId"],
             "us.anthropic.claude-3-haiku-20240307-v1:0"
+        );
+    }
+
+    #[test]
+    fn runtime_routes_name_their_operation() {
+        let cases = [
+            (
+                "converse",
+                Route::Converse("eu.anthropic.claude-x-v1:0".into()),
+            ),
+            (
+                "converse-stream",
+                Route::ConverseStream("eu.anthropic.claude-x-v1:0".into()),
+            ),
+            (
+                "count-tokens",
+                Route::CountTokens("eu.anthropic.claude-x-v1:0".into()),
+            ),
+        ];
+        for (op, expected) in cases {
+            let r = route("POST", &format!("/model/eu.anthropic.claude-x-v1%3A0/{op}"));
+            assert_eq!(r, expected);
+            assert_eq!(r.operation(), op);
+            assert_eq!(r.model_id().as_deref(), Some("eu.anthropic.claude-x-v1:0"));
+            assert!(r.is_runtime());
+        }
+        assert_eq!(route("GET", "/model/x/converse"), Route::Unknown);
+        assert_eq!(route("POST", "/model/x/converse/extra"), Route::Unknown);
+        assert_eq!(
+            route("POST", "/model/x/converse").stream_kind(),
+            StreamKind::Converse
+        );
+        assert_eq!(
+            route("POST", "/model/x/invoke-with-response-stream").stream_kind(),
+            StreamKind::InvokeChunks
+        );
+    }
+
+    #[test]
+    fn converse_validation_messages() {
+        let v = |s: &str| validate_converse_body(s.as_bytes());
+        let ok = r#"{"messages":[{"role":"user","content":[{"text":"Hi"}]}],"system":[{"text":"Be brief"}],"inferenceConfig":{"maxTokens":5,"temperature":0.5,"stopSequences":["x"]}}"#;
+        assert!(v(ok).is_ok());
+        assert!(
+            v(r#"{"messages":[{"role":"user","content":[{"text":"Hi"}]}],"toolConfig":{}}"#)
+                .is_ok()
+        );
+        assert_eq!(
+            v("nope").unwrap_err(),
+            "Malformed input request, please reformat your input and try again."
+        );
+        assert_eq!(
+            v("{}").unwrap_err(),
+            "1 validation error detected: Value null at 'messages' failed to satisfy constraint: Member must not be null"
+        );
+        assert!(v(r#"{"messages":[]}"#)
+            .unwrap_err()
+            .starts_with("A conversation must start with a user message."));
+        assert!(
+            v(r#"{"messages":[{"role":"assistant","content":[{"text":"a"}]}]}"#)
+                .unwrap_err()
+                .starts_with("A conversation must start with a user message.")
+        );
+        assert!(v(r#"{"messages":[{"role":"user","content":[{"text":"a"}]},{"role":"user","content":[{"text":"b"}]}]}"#)
+            .unwrap_err()
+            .starts_with("A conversation must alternate between user and assistant roles."));
+        assert_eq!(
+            v(r#"{"messages":[{"role":"system","content":[{"text":"a"}]}]}"#).unwrap_err(),
+            "1 validation error detected: Value 'system' at 'messages.0.member.role' failed to satisfy constraint: Member must satisfy enum value set: [user, assistant]"
+        );
+        // Anthropic-style content is not Converse content.
+        assert!(v(r#"{"messages":[{"role":"user","content":"Hi"}]}"#)
+            .unwrap_err()
+            .contains(
+                "'messages.0.member.content' failed to satisfy constraint: Member must be a list"
+            ));
+        assert!(
+            v(r#"{"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}]}"#)
+                .unwrap_err()
+                .contains("unknown field [type]")
+        );
+        assert!(v(r#"{"messages":[{"role":"user","content":[{}]}]}"#)
+            .unwrap_err()
+            .contains("must set exactly one"));
+        assert_eq!(
+            v(r#"{"messages":[{"role":"user","content":[{"text":"  "}]}]}"#).unwrap_err(),
+            "The text field in the ContentBlock object at messages.0.content.0 is blank. Add text to the text field, and try again."
+        );
+        assert!(
+            v(r#"{"messages":[{"role":"user","content":[{"text":"a"}]}],"system":"x"}"#)
+                .unwrap_err()
+                .contains("'system'")
+        );
+        assert!(v(r#"{"messages":[{"role":"user","content":[{"text":"a"}]}],"system":[{"text":"a","cachePoint":{}}]}"#)
+            .unwrap_err()
+            .contains("SystemContentBlock object at system.0 must set exactly one"));
+        assert!(v(r#"{"messages":[{"role":"user","content":[{"text":"a"}]}],"inferenceConfig":{"maxTokens":0}}"#)
+            .unwrap_err()
+            .contains("Value '0' at 'inferenceConfig.maxTokens'"));
+        assert!(v(r#"{"messages":[{"role":"user","content":[{"text":"a"}]}],"inferenceConfig":{"temperature":1.5}}"#)
+            .unwrap_err()
+            .contains("inferenceConfig.temperature"));
+        for key in ["modelId", "anthropic_version", "max_tokens"] {
+            let body = format!(
+                r#"{{"messages":[{{"role":"user","content":[{{"text":"a"}}]}}],"{key}":1}}"#
+            );
+            assert!(v(&body)
+                .unwrap_err()
+                .contains(&format!("extraneous key [{key}]")));
+        }
+    }
+
+    #[test]
+    fn converse_reply_echoes_the_last_user_text() {
+        let body = json!({
+            "system": [{"text": "be very brief"}],
+            "messages": [
+                {"role": "user", "content": [{"text": "first one"}]},
+                {"role": "assistant", "content": [{"text": "ok"}]},
+                {"role": "user", "content": [{"text": "Hi"}, {"image": {}}, {"text": " there"}]}
+            ],
+            "inferenceConfig": {"maxTokens": 10}
+        });
+        let reply = converse_reply(&body);
+        assert_eq!(reply.status, 200);
+        let b = &reply.body;
+        assert_eq!(b["output"]["message"]["role"], "assistant");
+        assert_eq!(
+            b["output"]["message"]["content"][0]["text"],
+            "echo: Hi there"
+        );
+        assert_eq!(b["stopReason"], "end_turn");
+        // be very brief | first one | ok | Hi there
+        assert_eq!(b["usage"]["inputTokens"], 8);
+        assert_eq!(b["usage"]["outputTokens"], 3);
+        assert_eq!(b["usage"]["totalTokens"], 11);
+        assert!(b["metrics"]["latencyMs"].is_u64());
+    }
+
+    #[test]
+    fn count_tokens_takes_foundation_models_and_counts_like_invoke() {
+        use base64::Engine as _;
+        let m = "anthropic.claude-3-haiku-20240307-v1:0";
+        let invoke_body = json!({
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 10,
+            "system": "be brief",
+            "messages": [{"role": "user", "content": "count these four words"}]
+        });
+        let b64 = base64::engine::general_purpose::STANDARD.encode(invoke_body.to_string());
+        let invoke_req = json!({"input": {"invokeModel": {"body": b64}}}).to_string();
+        assert_eq!(count_tokens(m, invoke_req.as_bytes()), Ok(6));
+        assert_eq!(echo_source(Some(&invoke_body)).1, 6);
+        let converse_req = json!({"input": {"converse": {
+            "system": [{"text": "be brief"}],
+            "messages": [{"role": "user", "content": [{"text": "count these four words"}]}]
+        }}})
+        .to_string();
+        assert_eq!(count_tokens(m, converse_req.as_bytes()), Ok(6));
+        let arn =
+            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0";
+        assert_eq!(count_tokens(arn, converse_req.as_bytes()), Ok(6));
+        for refused in [
+            "us.anthropic.claude-sonnet-4-20250514-v1:0",
+            "eu.anthropic.claude-sonnet-4-20250514-v1:0",
+            "apac.anthropic.claude-sonnet-4-20250514-v1:0",
+            "global.anthropic.claude-sonnet-4-20250514-v1:0",
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-x-v1:0",
+            "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123",
+            "amazon.nova-lite-v1:0",
+            "apac",
+        ] {
+            assert_eq!(
+                count_tokens(refused, invoke_req.as_bytes()).unwrap_err(),
+                "The provided model doesn't support counting tokens.",
+                "{refused}"
+            );
+        }
+        let err = |body: Value| count_tokens(m, body.to_string().as_bytes()).unwrap_err();
+        assert!(err(json!({})).contains("'input' failed to satisfy constraint"));
+        assert!(err(json!({"input": {}})).contains("exactly one"));
+        assert!(
+            err(json!({"input": {"invokeModel": {"body": "e30="}, "converse": {}}}))
+                .contains("exactly one")
+        );
+        assert!(err(json!({"input": {"invokeModel": {}}})).contains("input.invokeModel.body"));
+        assert_eq!(
+            err(json!({"input": {"invokeModel": {"body": "%%%"}}})),
+            "Malformed input request, please reformat your input and try again."
+        );
+        // The InvokeModel body is validated as InvokeModel's: an Anthropic
+        // count_tokens body without max_tokens is refused.
+        let anthropic_only = json!({"anthropic_version": "bedrock-2023-05-31", "messages": [{"role": "user", "content": "x"}]});
+        let b64 = base64::engine::general_purpose::STANDARD.encode(anthropic_only.to_string());
+        assert!(err(json!({"input": {"invokeModel": {"body": b64}}}))
+            .contains("required key [max_tokens]"));
+        assert!(err(
+            json!({"input": {"converse": {"messages": [{"role": "user", "content": "x"}]}}})
+        )
+        .contains("input.converse.messages.0.member.content"));
+        assert!(count_tokens(m, b"nope").is_err());
+    }
+
+    fn runtime_path(model: &str, op: &str) -> String {
+        format!("/model/{}/{op}", sigv4::uri_encode(model.as_bytes(), false))
+    }
+
+    fn converse_body(text: &str) -> Vec<u8> {
+        json!({
+            "messages": [{"role": "user", "content": [{"text": text}]}],
+            "inferenceConfig": {"maxTokens": 20}
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    /// `(eventType, payload with "p")` of every frame, plus the headers.
+    fn frames(body: &[u8]) -> Vec<(String, String, String, Value)> {
+        eventstream::decode_frames(body)
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    eventstream::header_str(m, ":message-type").unwrap_or_default(),
+                    eventstream::header_str(m, ":event-type")
+                        .or_else(|| eventstream::header_str(m, ":exception-type"))
+                        .unwrap_or_default(),
+                    eventstream::header_str(m, ":content-type").unwrap_or_default(),
+                    serde_json::from_slice(m.payload()).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[tokio::test]
+    async fn converse_over_http_echoes_and_records_bedrock_headers() {
+        let fake = FakeBedrock::start().await;
+        let model = "us.anthropic.claude-sonnet-4-20250514-v1:0";
+        let (status, headers, body) = fake
+            .send_signed(
+                "POST",
+                &runtime_path(model, "converse"),
+                "us-west-2",
+                &[
+                    ("content-type", "application/json"),
+                    ("X-Amzn-Bedrock-Trace", "ENABLED"),
+                    ("X-Amzn-Bedrock-GuardrailIdentifier", "gr-1"),
+                ],
+                &converse_body("Hi"),
+            )
+            .await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(header(&headers, "content-type"), Some("application/json"));
+        assert!(header(&headers, "x-amzn-requestid").is_some());
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["output"]["message"]["content"][0]["text"], "echo: Hi");
+        assert_eq!(v["usage"]["inputTokens"], 1);
+        let rec = fake.last().unwrap();
+        assert_eq!(rec.operation, "converse");
+        assert_eq!(rec.model_id.as_deref(), Some(model));
+        assert_eq!(rec.raw_path, runtime_path(model, "converse"));
+        assert_eq!(rec.sig.as_ref().unwrap().region, "us-west-2");
+        assert_eq!(rec.header("x-amzn-bedrock-trace"), Some("ENABLED"));
+        assert_eq!(
+            rec.header("X-Amzn-Bedrock-GuardrailIdentifier"),
+            Some("gr-1")
+        );
+        // Bad shape: 400 ValidationException in Bedrock's error shape.
+        let (status, headers, body) = fake
+            .send_signed(
+                "POST",
+                &runtime_path(model, "converse"),
+                "us-west-2",
+                &[],
+                br#"{"messages":[{"role":"user","content":"Hi"}]}"#,
+            )
+            .await;
+        assert_eq!(status, 400);
+        assert!(header(&headers, "x-amzn-errortype")
+            .unwrap()
+            .starts_with("ValidationException:"));
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert!(v["message"]
+            .as_str()
+            .unwrap()
+            .contains("Member must be a list"));
+    }
+
+    #[tokio::test]
+    async fn converse_stream_sends_one_frame_per_event() {
+        let fake = FakeBedrock::start().await;
+        let model = "anthropic.claude-3-haiku-20240307-v1:0";
+        let path = runtime_path(model, "converse-stream");
+        let (status, headers, body) = fake
+            .send_signed(
+                "POST",
+                &path,
+                "us-east-1",
+                &[],
+                &converse_body("Hello world"),
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            header(&headers, "content-type"),
+            Some("application/vnd.amazon.eventstream")
+        );
+        assert_eq!(header(&headers, "x-amzn-bedrock-content-type"), None);
+        let got = frames(&body);
+        let types: Vec<&str> = got.iter().map(|f| f.1.as_str()).collect();
+        assert_eq!(
+            types,
+            [
+                "messageStart",
+                "contentBlockDelta",
+                "contentBlockDelta",
+                "contentBlockDelta",
+                "contentBlockStop",
+                "messageStop",
+                "metadata"
+            ]
+        );
+        for (message_type, _, content_type, payload) in &got {
+            assert_eq!(message_type, "event");
+            assert_eq!(content_type, "application/json");
+            assert!(
+                payload["p"].is_string(),
+                "padding like Bedrock's: {payload}"
+            );
+            assert!(payload.get("bytes").is_none());
+        }
+        assert_eq!(got[0].3["role"], "assistant");
+        let text: String = got
+            .iter()
+            .filter_map(|f| f.3["delta"]["text"].as_str())
+            .collect();
+        assert_eq!(text, "echo: Hello world");
+        assert_eq!(got[1].3["contentBlockIndex"], 0);
+        assert_eq!(got[4].3["contentBlockIndex"], 0);
+        assert_eq!(got[5].3["stopReason"], "end_turn");
+        assert_eq!(got[6].3["usage"]["inputTokens"], 2);
+        assert_eq!(got[6].3["usage"]["outputTokens"], 3);
+        assert_eq!(got[6].3["usage"]["totalTokens"], 5);
+        assert!(got[6].3["metrics"]["latencyMs"].is_u64());
+        let decoded: Vec<Value> = eventstream::decode_frames(&body)
+            .unwrap()
+            .iter()
+            .filter_map(eventstream::converse_event)
+            .collect();
+        assert_eq!(
+            decoded,
+            eventstream::converse_stream_events(&["echo", ": ", "Hello world"], 2)
+        );
+        assert_eq!(fake.last().unwrap().operation, "converse-stream");
+    }
+
+    #[tokio::test]
+    async fn behaviors_apply_to_converse_and_count_tokens() {
+        let fake = FakeBedrock::start().await;
+        let model = "anthropic.claude-3-haiku-20240307-v1:0";
+        // Errors.
+        fake.push(Behavior::throttling());
+        let (status, headers, body) = fake
+            .send_signed(
+                "POST",
+                &runtime_path(model, "converse"),
+                "us-east-1",
+                &[],
+                &converse_body("Hi"),
+            )
+            .await;
+        assert_eq!(status, 429);
+        assert!(header(&headers, "x-amzn-errortype")
+            .unwrap()
+            .starts_with("ThrottlingException:"));
+        assert!(String::from_utf8_lossy(&body).contains("Too many requests"));
+        fake.push(Behavior::error(400, "ValidationException", "bad count"));
+        let (status, _, _) = fake
+            .send_signed(
+                "POST",
+                &runtime_path(model, "count-tokens"),
+                "us-east-1",
+                &[],
+                b"{}",
+            )
+            .await;
+        assert_eq!(status, 400);
+        // A scripted converse stream: chunks, then an exception frame.
+        fake.push(Behavior::stream(StreamScript {
+            chunks: Some(vec!["a".into(), "b".into()]),
+            exception_after: Some((2, "throttlingException".into(), "slow down".into())),
+            ..Default::default()
+        }));
+        let (status, _, body) = fake
+            .send_signed(
+                "POST",
+                &runtime_path(model, "converse-stream"),
+                "us-east-1",
+                &[],
+                &converse_body("Hi"),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let got = frames(&body);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[1].1, "contentBlockDelta");
+        assert_eq!(got[1].3["delta"]["text"], "a");
+        assert_eq!(got[2].0, "exception");
+        assert_eq!(got[2].1, "throttlingException");
+        assert_eq!(got[2].3["message"], "slow down");
+        // Scripted events and an oversized delta.
+        fake.push(Behavior::stream(StreamScript {
+            events: Some(vec![
+                json!({"messageStart": {"role": "assistant"}}),
+                eventstream::converse_text_delta("only"),
+                json!({"contentBlockStop": {"contentBlockIndex": 0}}),
+            ]),
+            extra_large_event: true,
+            ..Default::default()
+        }));
+        let (_, _, body) = fake
+            .send_signed(
+                "POST",
+                &runtime_path(model, "converse-stream"),
+                "us-east-1",
+                &[],
+                &converse_body("Hi"),
+            )
+            .await;
+        let got = frames(&body);
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[1].3["delta"]["text"], "only");
+        assert_eq!(
+            got[2].3["delta"]["text"].as_str().unwrap().len(),
+            eventstream::LARGE_EVENT_TEXT_LEN
+        );
+        assert_eq!(got[3].1, "contentBlockStop");
+        // Delays apply before the default answer.
+        fake.push(Behavior::delay(
+            Duration::from_millis(150),
+            Behavior::Default,
+        ));
+        let started = Instant::now();
+        let req = json!({"input": {"converse": {"messages": [{"role": "user", "content": [{"text": "three words here"}]}]}}});
+        let (status, _, body) = fake
+            .send_signed(
+                "POST",
+                &runtime_path(model, "count-tokens"),
+                "us-east-1",
+                &[],
+                req.to_string().as_bytes(),
+            )
+            .await;
+        assert!(started.elapsed() >= Duration::from_millis(150));
+        assert_eq!(status, 200);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap(),
+            json!({"inputTokens": 3})
+        );
+        // Inference profiles are refused by CountTokens.
+        let (status, headers, body) = fake
+            .send_signed(
+                "POST",
+                &runtime_path("us.anthropic.claude-sonnet-4-20250514-v1:0", "count-tokens"),
+                "us-east-1",
+                &[],
+                req.to_string().as_bytes(),
+            )
+            .await;
+        assert_eq!(status, 400);
+        assert!(header(&headers, "x-amzn-errortype")
+            .unwrap()
+            .starts_with("ValidationException:"));
+        assert!(String::from_utf8_lossy(&body).contains("doesn't support counting tokens"));
+        assert_eq!(fake.queued(), (0, 0));
+        let ops: Vec<String> = fake.requests().into_iter().map(|r| r.operation).collect();
+        assert_eq!(
+            ops,
+            [
+                "converse",
+                "count-tokens",
+                "converse-stream",
+                "converse-stream",
+                "count-tokens",
+                "count-tokens"
+            ]
         );
     }
 }
