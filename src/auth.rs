@@ -51,8 +51,8 @@ impl std::fmt::Debug for ApiKeys {
     }
 }
 
-/// The keys a request presents: `x-api-key: KEY` and `Authorization: Bearer KEY` (either
-/// may be the right one).
+/// The keys a request presents: `x-api-key: KEY`, `Authorization: Bearer KEY`, and the access
+/// key id of a SigV4 `Authorization` header (any may be the right one).
 pub fn presented_keys(headers: &http::HeaderMap) -> Vec<&[u8]> {
     let mut keys = Vec::new();
     for v in headers.get_all("x-api-key") {
@@ -63,6 +63,20 @@ pub fn presented_keys(headers: &http::HeaderMap) -> Vec<&[u8]> {
         let (scheme, rest) = v.split_at(v.len().min(7));
         if scheme.eq_ignore_ascii_case(b"bearer ") {
             keys.push(rest.trim_ascii());
+        }
+    }
+    // SigV4 clients that cannot send a bearer token (the AWS CLI) may use the key as their
+    // access key id: `Authorization: AWS4-HMAC-SHA256 Credential=KEY/…`. The signature is not
+    // checked (the proxy does not know the secret), so this is as strong as a bearer token.
+    for v in headers.get_all(http::header::AUTHORIZATION) {
+        if let Some(rest) = v.as_bytes().strip_prefix(b"AWS4-HMAC-SHA256 ") {
+            let credential = rest
+                .split(|b| *b == b',')
+                .map(<[u8]>::trim_ascii)
+                .find_map(|part| part.strip_prefix(b"Credential="));
+            if let Some(c) = credential {
+                keys.push(c.split(|b| *b == b'/').next().unwrap_or_default());
+            }
         }
     }
     keys.retain(|k| !k.is_empty());

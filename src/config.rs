@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::ApiKeys;
 use crate::profiles::{Geography, Timeouts};
 use crate::resilience::RetryPolicy;
+use crate::routing::RoutingConfig;
 
 /// Default path of the configuration file, relative to the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "proxy.toml";
@@ -64,6 +65,8 @@ pub struct RawConfig {
     pub upstream: RawUpstream,
     #[serde(default)]
     pub models: RawModels,
+    #[serde(default)]
+    pub routing: RawRouting,
     #[serde(default)]
     pub retry: RawRetry,
     #[serde(default)]
@@ -107,6 +110,53 @@ pub struct RawUpstream {
     pub first_byte_timeout_secs: f64,
     pub idle_timeout_secs: f64,
 }
+
+/// How models named by clients (`/model/{id}/…`, `/v1/messages`' `model`) are routed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRouting {
+    /// Model name → profile name or Bedrock model id.
+    pub aliases: BTreeMap<String, String>,
+    /// Geography prefix (`eu`, `us`, …) → region for direct calls to ids with that prefix.
+    pub prefix_regions: BTreeMap<String, String>,
+}
+
+/// Anthropic model names routed to the default profile unless `[routing.aliases]` says
+/// otherwise (the built-in profiles all serve this model).
+pub const BUILTIN_ALIASES: &[&str] = &[
+    "claude-sonnet-4-20250514",
+    "claude-sonnet-4-0",
+    "claude-sonnet-4",
+];
+
+/// Other Anthropic model names and the Bedrock ids they are called as (US cross-region
+/// profiles, where Bedrock offers every one of them); `[routing.aliases]` overrides any.
+pub const BUILTIN_MODEL_ALIASES: &[(&str, &str)] = &[
+    (
+        "claude-opus-4-20250514",
+        "us.anthropic.claude-opus-4-20250514-v1:0",
+    ),
+    (
+        "claude-opus-4-0",
+        "us.anthropic.claude-opus-4-20250514-v1:0",
+    ),
+    (
+        "claude-3-7-sonnet-20250219",
+        "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+    ),
+    (
+        "claude-3-7-sonnet-latest",
+        "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+    ),
+    (
+        "claude-3-5-haiku-20241022",
+        "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+    ),
+    (
+        "claude-3-5-haiku-latest",
+        "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+    ),
+];
 
 /// The cache of control-plane answers (`GET /models`, `/foundation-models`, …).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -289,6 +339,7 @@ impl Default for RawConfig {
             server: RawServer::default(),
             upstream: RawUpstream::default(),
             models: RawModels::default(),
+            routing: RawRouting::default(),
             retry: RawRetry::default(),
             limits: RawLimits::default(),
             auth: RawAuth::default(),
@@ -304,6 +355,7 @@ impl Default for RawConfig {
 pub struct Config {
     pub server: ServerConfig,
     pub models: ModelsConfig,
+    pub routing: RoutingConfig,
     pub default_profile: String,
     /// Sorted by name.
     pub profiles: Vec<ProfileConfig>,
@@ -762,6 +814,7 @@ fn validate(
         },
         endpoint_override: control_env.clone(),
     };
+    let routing = routing(figment, &raw, runtime_env.clone())?;
 
     let mut profiles = Vec::new();
     for (name, p) in &raw.profiles {
@@ -882,6 +935,7 @@ fn validate(
             shutdown_grace,
         },
         models,
+        routing,
         default_profile,
         profiles,
         warnings,
@@ -1125,6 +1179,72 @@ fn chain_specs(
     Ok(ChainSpecs {
         request: specs("request_transformers", request)?,
         response: specs("response_transformers", response)?,
+    })
+}
+
+/// `[routing]`, checked, with the built-in aliases added.
+fn routing(
+    figment: &Figment,
+    raw: &RawConfig,
+    runtime_endpoint_override: Option<String>,
+) -> Result<RoutingConfig, ConfigError> {
+    let mut aliases: BTreeMap<String, String> = BUILTIN_ALIASES
+        .iter()
+        .map(|a| (a.to_string(), raw.server.default_profile.clone()))
+        .chain(
+            BUILTIN_MODEL_ALIASES
+                .iter()
+                .map(|(a, id)| (a.to_string(), id.to_string())),
+        )
+        .collect();
+    for (alias, target) in &raw.routing.aliases {
+        let target = target.trim();
+        let key = format!("routing.aliases.{alias}");
+        if target.is_empty() {
+            return Err(invalid(
+                figment,
+                &key,
+                "must name a profile or a Bedrock model id",
+            ));
+        }
+        let is_id = target.contains('.') || target.contains(':');
+        if !is_id && !raw.profiles.contains_key(target) {
+            return Err(invalid(
+                figment,
+                &key,
+                format!(
+                    "'{target}' is neither a defined profile ({}) nor a Bedrock model id",
+                    raw.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+        aliases.insert(alias.clone(), target.to_string());
+    }
+    let mut prefix_regions = BTreeMap::new();
+    for (prefix, region) in &raw.routing.prefix_regions {
+        let key = format!("routing.prefix_regions.{prefix}");
+        if Geography::of_model_id(&format!("{prefix}.x")).is_none() {
+            return Err(invalid(
+                figment,
+                &key,
+                format!(
+                    "'{prefix}' is not a cross-region prefix (us, eu, apac, jp, au, ca, global)"
+                ),
+            ));
+        }
+        if !valid_region(region) {
+            return Err(invalid(
+                figment,
+                &key,
+                format!("'{region}' is not an AWS region name (e.g. eu-central-1)"),
+            ));
+        }
+        prefix_regions.insert(prefix.clone(), region.clone());
+    }
+    Ok(RoutingConfig {
+        aliases,
+        prefix_regions,
+        runtime_endpoint_override,
     })
 }
 

@@ -23,6 +23,10 @@ pub enum ProxyError {
     #[error("unknown profile '{name}'; valid profiles: {}", valid.join(", "))]
     UnknownProfile { name: String, valid: Vec<String> },
 
+    /// A model named by a client is no profile, alias or Bedrock id.
+    #[error("unknown model '{name}'; use a profile name, an alias ({}) or a Bedrock model id", valid.join(", "))]
+    UnknownModel { name: String, valid: Vec<String> },
+
     /// No AWS credentials could be found by the credential chain.
     #[error("no AWS credentials available: {detail}. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials) in the environment or .env, or AWS_PROFILE with ~/.aws/credentials or ~/.aws/config (SSO), or run with a role (container, instance, web identity)")]
     Credentials { detail: String },
@@ -78,7 +82,9 @@ impl ProxyError {
     pub fn status(&self) -> StatusCode {
         match self {
             ProxyError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            ProxyError::UnknownProfile { .. } => StatusCode::NOT_FOUND,
+            ProxyError::UnknownProfile { .. } | ProxyError::UnknownModel { .. } => {
+                StatusCode::NOT_FOUND
+            }
             ProxyError::Credentials { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             ProxyError::Upstream { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
@@ -104,6 +110,7 @@ impl ProxyError {
         match self {
             ProxyError::InvalidRequest(_) => "InvalidRequest",
             ProxyError::UnknownProfile { .. } => "UnknownProfile",
+            ProxyError::UnknownModel { .. } => "UnknownModel",
             ProxyError::Credentials { .. } => "CredentialsUnavailable",
             ProxyError::Upstream { error_type, .. } => error_type,
             ProxyError::Unreachable(_) => "UpstreamUnreachable",
@@ -263,16 +270,36 @@ pub enum Dialect {
     /// AWS's REST-JSON shape, for the AWS-shaped routes that AWS SDKs and the AWS CLI call:
     /// `{"message":"…"}` with the exception name in `x-amzn-ErrorType`.
     Aws,
+    /// Anthropic's shape, for `/v1/…`:
+    /// `{"type":"error","error":{"type":"rate_limit_error","message":"…"},"request_id":"…"}`.
+    Anthropic,
+}
+
+/// Anthropic's error `type` for an HTTP status.
+pub fn anthropic_error_type(status: u16) -> &'static str {
+    match status {
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        503 | 529 => "overloaded_error",
+        s if s >= 500 => "api_error",
+        _ => "invalid_request_error",
+    }
 }
 
 impl Dialect {
     /// The dialect of the route a request path belongs to.
     pub fn for_path(path: &str) -> Dialect {
-        let aws = ["/foundation-models", "/inference-profiles"]
-            .iter()
-            .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')));
-        if aws {
+        let under = |p: &str| path == p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/'));
+        if ["/foundation-models", "/inference-profiles", "/model"]
+            .into_iter()
+            .any(under)
+        {
             Dialect::Aws
+        } else if under("/v1") {
+            Dialect::Anthropic
         } else {
             Dialect::Proxy
         }
@@ -283,7 +310,9 @@ impl Dialect {
 fn aws_error_type(kind: &str) -> &str {
     match kind {
         "InvalidRequest" => "ValidationException",
-        "UnknownProfile" | "NotFound" => "ResourceNotFoundException",
+        "UnknownProfile" | "UnknownModel" | "NotFound" => "ResourceNotFoundException",
+        "Unauthorized" => "UnrecognizedClientException",
+        "ProxyOverloaded" => "ServiceUnavailableException",
         other => other,
     }
 }
@@ -313,6 +342,18 @@ pub fn error_response(err: &poem::Error, request_id: &str, dialect: Dialect) -> 
                 .header("x-amzn-ErrorType", aws_error_type(&detail.kind))
                 .header("x-amzn-RequestId", request_id);
             serde_json::json!({ "message": detail.message }).to_string()
+        }
+        Dialect::Anthropic => {
+            response = response.header("request-id", request_id);
+            serde_json::json!({
+                "type": "error",
+                "error": {
+                    "type": anthropic_error_type(detail.status),
+                    "message": detail.message,
+                },
+                "request_id": request_id,
+            })
+            .to_string()
         }
     };
     response.body(Body::from_string(body))

@@ -4,6 +4,7 @@
 //! - [`api`]: the poem-openapi HTTP surface, Swagger UI, request ids and error rendering.
 //! - [`pipeline`]: one request end to end without HTTP: profile, body checks, transformers.
 //! - [`profiles`]: named profiles and the router that picks one per request.
+//! - [`routing`]: which profile serves a model a client names (profile, alias, Bedrock id).
 //! - [`transform`]: the request/response transformer traits (the plugin surface) and built-ins.
 //! - [`bedrock`]: credentials, SigV4 signing, the Bedrock runtime and control-plane clients.
 //! - [`catalog`]: the cache of control-plane answers behind `/models` and the AWS-shaped routes.
@@ -24,6 +25,7 @@ pub mod error;
 pub mod pipeline;
 pub mod profiles;
 pub mod resilience;
+pub mod routing;
 pub mod transform;
 
 use std::net::SocketAddr;
@@ -220,6 +222,7 @@ impl ProxyBuilder {
             config.limits.max_concurrent_upstream,
             config.limits.queue_timeout,
         );
+        let routing = config.routing.clone();
         Ok(App {
             config,
             pipeline: Arc::new(Pipeline {
@@ -227,6 +230,7 @@ impl ProxyBuilder {
                 catalog,
                 bedrock,
                 limiter,
+                routing,
             }),
         })
     }

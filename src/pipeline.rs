@@ -10,11 +10,14 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
 use crate::bedrock::eventstream::StreamError;
-use crate::bedrock::{BedrockClient, InvokeOutput, StreamOutput};
+use crate::bedrock::{
+    BedrockClient, ExtraHeaders, InvokeOutput, Operation, RawOutput, StreamOutput,
+};
 use crate::catalog::Catalog;
 use crate::error::{ApiError, ProxyError};
 use crate::profiles::{Profile, Profiles};
 use crate::resilience::{self, Answered, AttemptError, UpstreamLimiter, UpstreamPermit};
+use crate::routing::RoutingConfig;
 use crate::transform::{EndpointKind, EventAction, RequestContext};
 
 /// Shared state of a running proxy.
@@ -26,6 +29,46 @@ pub struct Pipeline {
     pub catalog: Catalog,
     /// The cap on concurrent upstream calls (`[limits]`).
     pub limiter: UpstreamLimiter,
+    /// Which profile serves a model named by a client (`/model/{id}/…`, `/v1/messages`).
+    pub routing: RoutingConfig,
+}
+
+/// How the client's body becomes Bedrock's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyMode {
+    /// Parsed, checked and run through the profile's request chain (an Anthropic Messages or
+    /// legacy body).
+    Transform,
+    /// Sent byte for byte (a native Bedrock body for a model called directly, a Converse body).
+    Verbatim,
+}
+
+/// One client request as the pipeline needs it, whatever front end it came through.
+pub struct ClientRequest<'a> {
+    /// The client's headers (transformers may read them).
+    pub headers: &'a http::HeaderMap,
+    pub body: &'a [u8],
+    pub mode: BodyMode,
+    /// Request headers passed on to Bedrock (`X-Amzn-Bedrock-*`).
+    pub extra: &'a ExtraHeaders,
+}
+
+impl ClientRequest<'_> {
+    /// The Bedrock body for `profile`; sets `legacy_form` when the client used the legacy
+    /// `prompt` form.
+    fn body_for(
+        &self,
+        profile: &Profile,
+        endpoint: EndpointKind,
+        legacy_form: &AtomicBool,
+    ) -> Result<Bytes, ProxyError> {
+        match self.mode {
+            BodyMode::Transform => {
+                prepare_body(profile, endpoint, self.headers, self.body, legacy_form)
+            }
+            BodyMode::Verbatim => Ok(Bytes::copy_from_slice(self.body)),
+        }
+    }
 }
 
 /// What transformers see of a request on `profile`.
@@ -66,6 +109,8 @@ impl Pipeline {
     pub async fn call_invoke(
         &self,
         start: Arc<Profile>,
+        op: Operation,
+        extra: &ExtraHeaders,
         prepare: impl Fn(&Profile) -> Result<Bytes, ProxyError>,
     ) -> Result<Answered<InvokeOutput>, ApiError> {
         resilience::run(
@@ -74,10 +119,50 @@ impl Pipeline {
             start,
             prepare,
             |profile, body, number| async move {
-                self.bedrock.invoke_attempt(&profile, body, number).await
+                self.bedrock
+                    .invoke_attempt(&profile, op, body, number, extra)
+                    .await
             },
         )
         .await
+    }
+
+    /// Any operation with retries, fallback profiles and the concurrency cap, answered as soon
+    /// as Bedrock's headers arrive with a 2xx status; the body is relayed as it comes (an
+    /// event stream is neither decoded nor buffered). Only failures before the answer started
+    /// are retried. The upstream slot is held until the body ends.
+    pub async fn call_relay(
+        &self,
+        start: Arc<Profile>,
+        op: Operation,
+        request: &ClientRequest<'_>,
+    ) -> Result<Answered<RawOutput>, ApiError> {
+        let legacy = AtomicBool::new(false);
+        let endpoint = if op.is_stream() {
+            EndpointKind::InvokeStream
+        } else {
+            EndpointKind::Invoke
+        };
+        let extra = request.extra;
+        let mut answered = resilience::run(
+            &self.profiles,
+            &self.limiter,
+            start,
+            |p| request.body_for(p, endpoint, &legacy),
+            |profile, body, number| async move {
+                self.bedrock
+                    .relay_attempt(&profile, op, body, number, extra)
+                    .await
+            },
+        )
+        .await?;
+        let permit = std::mem::replace(&mut answered.permit, UpstreamPermit::none());
+        let body = std::mem::replace(
+            &mut answered.value.body,
+            futures_util::stream::empty().boxed(),
+        );
+        answered.value.body = hold_until_end(body, permit);
+        Ok(answered)
     }
 
     /// `InvokeModelWithResponseStream` for a request routed to `start`, with retries, fallback
@@ -89,6 +174,7 @@ impl Pipeline {
     pub async fn call_stream(
         &self,
         start: Arc<Profile>,
+        extra: &ExtraHeaders,
         prepare: impl Fn(&Profile) -> Result<Bytes, ProxyError>,
     ) -> Result<Answered<FirstEvent>, ApiError> {
         resilience::run(
@@ -99,7 +185,7 @@ impl Pipeline {
             |profile, body, number| async move {
                 let mut upstream = self
                     .bedrock
-                    .invoke_stream_attempt(&profile, body, number)
+                    .invoke_stream_attempt(&profile, body, number, extra)
                     .await?;
                 match upstream.events.next().await {
                     Some(Ok(first)) => Ok(FirstEvent { first, upstream }),
@@ -130,10 +216,27 @@ impl Pipeline {
             .profiles
             .resolve(profile)
             .map_err(|e| ApiError::from(e).with_attempts(0))?;
+        let request = ClientRequest {
+            headers,
+            body: raw,
+            mode: BodyMode::Transform,
+            extra: &[],
+        };
+        self.invoke_on(start, &request).await
+    }
+
+    /// `InvokeModel` on `start` (with its retries and fallbacks), the answer run through the
+    /// answering profile's response chain.
+    pub async fn invoke_on(
+        &self,
+        start: Arc<Profile>,
+        request: &ClientRequest<'_>,
+    ) -> Result<InvokeAnswer, ApiError> {
+        let headers = request.headers;
         let legacy = AtomicBool::new(false);
         let answered = self
-            .call_invoke(start, |p| {
-                prepare_body(p, EndpointKind::Invoke, headers, raw, &legacy)
+            .call_invoke(start, Operation::Invoke, request.extra, |p| {
+                request.body_for(p, EndpointKind::Invoke, &legacy)
             })
             .await?;
         let Answered {
@@ -226,6 +329,23 @@ impl Pipeline {
             .profiles
             .resolve(profile)
             .map_err(|e| ApiError::from(e).with_attempts(0))?;
+        let request = ClientRequest {
+            headers,
+            body: raw,
+            mode: BodyMode::Transform,
+            extra: &[],
+        };
+        self.invoke_stream_on(start, &request).await
+    }
+
+    /// `InvokeModelWithResponseStream` on `start` (with its retries and fallbacks), decoded
+    /// into events run through the answering profile's response chain.
+    pub async fn invoke_stream_on(
+        &self,
+        start: Arc<Profile>,
+        request: &ClientRequest<'_>,
+    ) -> Result<StreamStart, ApiError> {
+        let headers = request.headers;
         let legacy = AtomicBool::new(false);
         let Answered {
             value: FirstEvent { first, upstream },
@@ -233,8 +353,8 @@ impl Pipeline {
             attempts,
             permit,
         } = self
-            .call_stream(start, |p| {
-                prepare_body(p, EndpointKind::InvokeStream, headers, raw, &legacy)
+            .call_stream(start, request.extra, |p| {
+                request.body_for(p, EndpointKind::InvokeStream, &legacy)
             })
             .await?;
         let legacy_form = legacy.load(Ordering::Relaxed);

@@ -434,13 +434,10 @@ async fn anthropic_bedrock_reads_the_fake() {
 // Through the proxy (issue 7's routes)
 // ---------------------------------------------------------------------------
 
-// These follow the contract of issue 7; remove the `ignore`s once the routes exist.
-
 /// One attempt per call, so a scripted error reaches the client as it is.
 const NO_RETRIES: &str = "[retry]\nmax_attempts = 1\n";
 
 #[tokio::test]
-#[ignore = "needs issue 7's Bedrock-native routes"]
 async fn boto3_through_the_proxy_is_resigned_and_routed() {
     let fake = FakeBedrock::start().await;
     let proxy = support::start_proxy(&fake, NO_RETRIES).await;
@@ -512,7 +509,6 @@ async fn boto3_through_the_proxy_is_resigned_and_routed() {
 }
 
 #[tokio::test]
-#[ignore = "needs issue 7's Messages API and Bedrock-native routes"]
 async fn anthropic_sdk_through_the_proxy() {
     let fake = FakeBedrock::start().await;
     let proxy = support::start_proxy(&fake, NO_RETRIES).await;

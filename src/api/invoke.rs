@@ -107,6 +107,7 @@ impl InvokeApi {
             .body(Body::from_bytes_stream(super::sse::body(
                 start.items,
                 self.keepalive,
+                super::sse::Flavor::Proxy,
             )));
         Ok(RawResponse::new(with_headers(
             response,

@@ -4,6 +4,7 @@
 //!
 //! Handlers are thin: they read the query and body, call the `Pipeline`, and map the result.
 
+mod anthropic;
 mod aws;
 mod docs;
 pub mod guard;
@@ -11,6 +12,7 @@ mod health;
 mod invoke;
 mod middleware;
 mod models;
+mod native;
 mod payload;
 mod profiles;
 mod sse;
@@ -33,6 +35,10 @@ pub enum ApiTags {
     Models,
     /// AWS-shaped control-plane routes for the AWS CLI and SDKs (`--endpoint-url`).
     Aws,
+    /// Bedrock's own runtime routes, for boto3, the AWS CLI, AnthropicBedrock and Claude Code.
+    Bedrock,
+    /// The Anthropic Messages API, for the anthropic SDKs and Claude Code.
+    Anthropic,
     /// Configured profiles.
     Profiles,
     /// Liveness.
@@ -55,6 +61,14 @@ pub fn openapi(
             },
             aws::AwsApi {
                 pipeline: state.clone(),
+            },
+            native::NativeApi {
+                pipeline: state.clone(),
+            },
+            anthropic::AnthropicApi {
+                pipeline: state.clone(),
+                keepalive,
+                started: models::rfc3339(std::time::SystemTime::now()),
             },
             profiles::ProfilesApi { pipeline: state },
             health::HealthApi,

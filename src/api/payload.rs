@@ -212,6 +212,18 @@ impl Described for InvokeResponseDoc {
     const DESCRIPTION: &'static str = "Bedrock's answer, unchanged (Anthropic Messages response).";
 }
 
+/// The Bedrock-native routes' success: Bedrock's answer as Bedrock sent it.
+pub struct NativeDoc;
+
+impl SuccessDoc for NativeDoc {
+    const CONTENT_TYPE: &'static str = "application/json";
+    const DESCRIPTION: &'static str = "Bedrock's answer, unchanged: the model's JSON (InvokeModel), the Converse answer, `{\"inputTokens\": N}` (CountTokens), or for the streaming operations Bedrock's binary event stream (`application/vnd.amazon.eventstream`).";
+    fn schema_ref() -> MetaSchemaRef {
+        serde_json::Value::schema_ref()
+    }
+    fn register(_registry: &mut Registry) {}
+}
+
 /// `/invoke_stream`'s success: Server-Sent Events.
 pub struct InvokeSse;
 

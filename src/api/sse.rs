@@ -3,7 +3,8 @@
 //! Each model event becomes `event: <type>` + `data: <json>`; the error that ends a stream
 //! becomes a final `event: error` with `{"type":"error","error":{"type":…,"message":…}}`.
 //! While nothing arrives for `keepalive`, a comment line (`: keep-alive`) keeps idle
-//! intermediaries from closing the connection; SSE clients ignore it.
+//! intermediaries from closing the connection; SSE clients ignore it. The Anthropic flavor
+//! (`/v1/messages`) sends `event: ping` instead, as Anthropic's API does.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,9 +18,20 @@ use futures_util::{Stream, StreamExt};
 use crate::pipeline::StreamItem;
 
 const KEEPALIVE_COMMENT: &[u8] = b": keep-alive\n\n";
+const PING: &[u8] = b"event: ping\ndata: {\"type\": \"ping\"}\n\n";
+
+/// Which SSE dialect a stream speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// `/invoke_stream`: keep-alive comments; error types as Bedrock named them.
+    Proxy,
+    /// `/v1/messages`: Anthropic's — a `ping` event after `message_start` and during
+    /// silences, and Anthropic error types (`rate_limit_error`, `overloaded_error`, …).
+    Anthropic,
+}
 
 /// One SSE frame for an item.
-pub fn frame(item: &StreamItem) -> Bytes {
+pub fn frame(item: &StreamItem, flavor: Flavor) -> Bytes {
     match item {
         StreamItem::Event { name, data } => {
             let mut out = BytesMut::with_capacity(name.len() + data.len() + 16);
@@ -36,9 +48,15 @@ pub fn frame(item: &StreamItem) -> Bytes {
             out.freeze()
         }
         StreamItem::Error(e) => {
+            let kind = match flavor {
+                Flavor::Proxy => e.kind.as_str(),
+                Flavor::Anthropic => crate::error::anthropic_error_type(
+                    crate::bedrock::types::stream_exception_status(&e.kind),
+                ),
+            };
             let body = serde_json::json!({
                 "type": "error",
-                "error": { "type": e.kind, "message": e.message }
+                "error": { "type": kind, "message": e.message }
             });
             Bytes::from(format!("event: error\ndata: {body}\n\n"))
         }
@@ -46,20 +64,36 @@ pub fn frame(item: &StreamItem) -> Bytes {
 }
 
 /// The SSE body: frames as they come, keep-alive comments in between.
-pub fn body(items: BoxStream<'static, StreamItem>, keepalive: Duration) -> KeepAlive {
+pub fn body(
+    items: BoxStream<'static, StreamItem>,
+    keepalive: Duration,
+    flavor: Flavor,
+) -> KeepAlive {
     let span = tracing::Span::current();
     let frames = items
         .map(move |item| {
             if let StreamItem::Error(e) = &item {
                 span.in_scope(|| tracing::warn!(kind = %e.kind, message = %e.message, "stream ended with an error"));
             }
-            frame(&item)
+            let mut out = frame(&item, flavor);
+            if flavor == Flavor::Anthropic
+                && matches!(&item, StreamItem::Event { name, .. } if name == "message_start")
+            {
+                let mut both = BytesMut::from(&out[..]);
+                both.put_slice(PING);
+                out = both.freeze();
+            }
+            out
         })
         .boxed();
     KeepAlive {
         inner: frames,
         period: keepalive,
         sleep: Box::pin(tokio::time::sleep(keepalive)),
+        idle_frame: match flavor {
+            Flavor::Proxy => KEEPALIVE_COMMENT,
+            Flavor::Anthropic => PING,
+        },
     }
 }
 
@@ -68,6 +102,7 @@ pub struct KeepAlive {
     inner: BoxStream<'static, Bytes>,
     period: Duration,
     sleep: Pin<Box<tokio::time::Sleep>>,
+    idle_frame: &'static [u8],
 }
 
 impl Stream for KeepAlive {
@@ -85,7 +120,7 @@ impl Stream for KeepAlive {
                 Poll::Ready(()) => {
                     let next = tokio::time::Instant::now() + self.period;
                     self.sleep.as_mut().reset(next);
-                    Poll::Ready(Some(Ok(Bytes::from_static(KEEPALIVE_COMMENT))))
+                    Poll::Ready(Some(Ok(Bytes::from_static(self.idle_frame))))
                 }
                 Poll::Pending => Poll::Pending,
             },
@@ -105,14 +140,22 @@ mod tests {
             data: Bytes::from_static(br#"{"type":"content_block_delta"}"#),
         };
         assert_eq!(
-            frame(&ev),
+            frame(&ev, Flavor::Proxy),
             Bytes::from_static(
                 b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\"}\n\n"
             )
         );
+        let throttled = StreamItem::Error(StreamError {
+            kind: "ThrottlingException".into(),
+            message: "slow down".into(),
+        });
+        assert_eq!(
+            frame(&throttled, Flavor::Anthropic),
+            Bytes::from_static(b"event: error\ndata: {\"error\":{\"message\":\"slow down\",\"type\":\"rate_limit_error\"},\"type\":\"error\"}\n\n")
+        );
         let err = StreamItem::Error(StreamError::interrupted("cut"));
         assert_eq!(
-            frame(&err),
+            frame(&err, Flavor::Proxy),
             Bytes::from_static(b"event: error\ndata: {\"error\":{\"message\":\"cut\",\"type\":\"stream_interrupted\"},\"type\":\"error\"}\n\n")
         );
     }

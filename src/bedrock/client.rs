@@ -35,15 +35,42 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 pub enum Operation {
     Invoke,
     InvokeStream,
+    Converse,
+    ConverseStream,
+    CountTokens,
 }
 
 impl Operation {
-    fn path_suffix(self) -> &'static str {
+    /// The last path segment: `/model/{id}/{this}`.
+    pub fn path_suffix(self) -> &'static str {
         match self {
             Operation::Invoke => "invoke",
             Operation::InvokeStream => "invoke-with-response-stream",
+            Operation::Converse => "converse",
+            Operation::ConverseStream => "converse-stream",
+            Operation::CountTokens => "count-tokens",
         }
     }
+
+    /// Whether Bedrock answers with an event stream.
+    pub fn is_stream(self) -> bool {
+        matches!(self, Operation::InvokeStream | Operation::ConverseStream)
+    }
+}
+
+/// Request headers a client may send to Bedrock through the proxy (`X-Amzn-Bedrock-*`:
+/// guardrails, trace, performance configuration, …); signed with the rest.
+pub type ExtraHeaders = [(http::HeaderName, HeaderValue)];
+
+/// An answer relayed as it arrives: status, Bedrock's headers, and the body bytes.
+pub struct RawOutput {
+    pub status: u16,
+    /// Bedrock's `x-amzn-*` headers.
+    pub headers: Vec<(http::HeaderName, HeaderValue)>,
+    pub content_type: Option<HeaderValue>,
+    /// The body as it arrives; ends with an error when Bedrock goes silent longer than the
+    /// idle timeout or the connection breaks.
+    pub body: BoxStream<'static, Result<Bytes, std::io::Error>>,
 }
 
 /// A successful `InvokeModel` answer, body untouched.
@@ -148,6 +175,7 @@ impl BedrockClient {
         op: Operation,
         body: Bytes,
         number: AttemptNumber,
+        extra: &ExtraHeaders,
     ) -> Result<reqwest::Response, AttemptError> {
         let before = AttemptError::before_response;
         let url = model_url(&profile.runtime_endpoint, &profile.model_id, op).map_err(before)?;
@@ -172,23 +200,25 @@ impl BedrockClient {
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        match op {
-            Operation::Invoke => {
-                headers.insert(
-                    http::header::ACCEPT,
-                    HeaderValue::from_static("application/json"),
-                );
-            }
-            Operation::InvokeStream => {
-                headers.insert(
-                    http::header::ACCEPT,
-                    HeaderValue::from_static("application/vnd.amazon.eventstream"),
-                );
-                headers.insert(
-                    "x-amzn-bedrock-accept",
-                    HeaderValue::from_static("application/json"),
-                );
-            }
+        if op.is_stream() {
+            headers.insert(
+                http::header::ACCEPT,
+                HeaderValue::from_static("application/vnd.amazon.eventstream"),
+            );
+        } else {
+            headers.insert(
+                http::header::ACCEPT,
+                HeaderValue::from_static("application/json"),
+            );
+        }
+        if op == Operation::InvokeStream {
+            headers.insert(
+                "x-amzn-bedrock-accept",
+                HeaderValue::from_static("application/json"),
+            );
+        }
+        for (name, value) in extra {
+            headers.insert(name.clone(), value.clone());
         }
         sign_request(
             "POST",
@@ -232,19 +262,28 @@ impl BedrockClient {
     /// `InvokeModel`, one attempt without retries. Front ends call
     /// `Pipeline::call_invoke`, which retries and falls back.
     pub async fn invoke(&self, profile: &Profile, body: Bytes) -> Result<InvokeOutput, ProxyError> {
-        self.invoke_attempt(profile, body, AttemptNumber::single())
-            .await
-            .map_err(|e| e.error)
+        self.invoke_attempt(
+            profile,
+            Operation::Invoke,
+            body,
+            AttemptNumber::single(),
+            &[],
+        )
+        .await
+        .map_err(|e| e.error)
     }
 
-    /// `InvokeModel`: one signed attempt, the whole JSON answer.
+    /// A JSON operation (`InvokeModel`, `Converse`, `CountTokens`): one signed attempt, the
+    /// whole answer.
     pub async fn invoke_attempt(
         &self,
         profile: &Profile,
+        op: Operation,
         body: Bytes,
         number: AttemptNumber,
+        extra: &ExtraHeaders,
     ) -> Result<InvokeOutput, AttemptError> {
-        let mut response = self.send(profile, Operation::Invoke, body, number).await?;
+        let mut response = self.send(profile, op, body, number, extra).await?;
         let status = response.status().as_u16();
         let headers = passthrough_headers(response.headers());
         let content_type = response.headers().get(http::header::CONTENT_TYPE).cloned();
@@ -266,7 +305,7 @@ impl BedrockClient {
         profile: &Profile,
         body: Bytes,
     ) -> Result<StreamOutput, ProxyError> {
-        self.invoke_stream_attempt(profile, body, AttemptNumber::single())
+        self.invoke_stream_attempt(profile, body, AttemptNumber::single(), &[])
             .await
             .map_err(|e| e.error)
     }
@@ -278,14 +317,53 @@ impl BedrockClient {
         profile: &Profile,
         body: Bytes,
         number: AttemptNumber,
+        extra: &ExtraHeaders,
     ) -> Result<StreamOutput, AttemptError> {
         let response = self
-            .send(profile, Operation::InvokeStream, body, number)
+            .send(profile, Operation::InvokeStream, body, number, extra)
             .await?;
         Ok(StreamOutput {
             headers: passthrough_headers(response.headers()),
             upstream_request_id: request_id(response.headers()),
             events: model_events(response, profile.timeouts.idle).boxed(),
+        })
+    }
+
+    /// Any operation, one signed attempt, answered once Bedrock's headers arrived with a 2xx
+    /// status: the body is relayed as it arrives, never decoded or buffered.
+    pub async fn relay_attempt(
+        &self,
+        profile: &Profile,
+        op: Operation,
+        body: Bytes,
+        number: AttemptNumber,
+        extra: &ExtraHeaders,
+    ) -> Result<RawOutput, AttemptError> {
+        let response = self.send(profile, op, body, number, extra).await?;
+        let status = response.status().as_u16();
+        let headers = passthrough_headers(response.headers());
+        let content_type = response.headers().get(http::header::CONTENT_TYPE).cloned();
+        let idle = profile.timeouts.idle;
+        let body = futures_util::stream::unfold(Some(response), move |state| async move {
+            let mut response = state?;
+            match tokio::time::timeout(idle, response.chunk()).await {
+                Ok(Ok(Some(chunk))) => Some((Ok(chunk), Some(response))),
+                Ok(Ok(None)) => None,
+                Ok(Err(e)) => Some((Err(std::io::Error::other(describe(&e))), None)),
+                Err(_) => Some((
+                    Err(std::io::Error::other(format!(
+                        "Bedrock went silent for {idle:?} (idle_timeout)"
+                    ))),
+                    None,
+                )),
+            }
+        })
+        .boxed();
+        Ok(RawOutput {
+            status,
+            headers,
+            content_type,
+            body,
         })
     }
 }

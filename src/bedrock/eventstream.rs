@@ -339,3 +339,71 @@ mod tests {
         }
     }
 }
+
+/// One event-stream frame with string headers.
+fn encode_frame(headers: &[(&'static str, &str)], payload: Vec<u8>) -> Bytes {
+    use aws_smithy_types::event_stream::{Header, HeaderValue};
+    let headers = headers
+        .iter()
+        .map(|(name, value)| Header::new(*name, HeaderValue::String(value.to_string().into())))
+        .collect();
+    let message = Message::new_from_parts(headers, payload);
+    let mut out = Vec::new();
+    match aws_smithy_eventstream::frame::write_message_to(&message, &mut out) {
+        Ok(()) => Bytes::from(out),
+        // Only oversized headers fail to encode; these are fixed and short.
+        Err(_) => Bytes::new(),
+    }
+}
+
+/// An `InvokeModelWithResponseStream` chunk frame carrying one model event (JSON), as
+/// Bedrock encodes it: payload `{"bytes": "<base64 of the event>"}`.
+pub fn encode_chunk(event: &[u8]) -> Bytes {
+    let payload = serde_json::json!({
+        "bytes": base64::engine::general_purpose::STANDARD.encode(event)
+    });
+    encode_frame(
+        &[
+            (":event-type", "chunk"),
+            (":content-type", "application/json"),
+            (":message-type", "event"),
+        ],
+        payload.to_string().into_bytes(),
+    )
+}
+
+/// An exception frame (`:message-type: exception`), as Bedrock ends a failed stream.
+pub fn encode_exception(kind: &str, message: &str) -> Bytes {
+    let payload = serde_json::json!({ "message": message });
+    encode_frame(
+        &[
+            (":exception-type", kind),
+            (":content-type", "application/json"),
+            (":message-type", "exception"),
+        ],
+        payload.to_string().into_bytes(),
+    )
+}
+
+#[cfg(test)]
+mod encode_tests {
+    use super::*;
+
+    #[test]
+    fn encoded_frames_decode_back() {
+        let mut decoder = EventDecoder::new();
+        decoder.push(&encode_chunk(br#"{"type":"message_stop"}"#));
+        decoder.push(&encode_exception("ThrottlingException", "slow down"));
+        match decoder.next_frame() {
+            Ok(Some(Decoded::Event(b))) => assert_eq!(&b[..], br#"{"type":"message_stop"}"#),
+            other => panic!("expected the chunk back, got {other:?}"),
+        }
+        match decoder.next_frame() {
+            Err(e) => {
+                assert_eq!(e.kind, "ThrottlingException");
+                assert_eq!(e.message, "slow down");
+            }
+            other => panic!("expected the exception, got {other:?}"),
+        }
+    }
+}

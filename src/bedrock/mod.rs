@@ -10,5 +10,5 @@ pub mod eventstream;
 pub mod signing;
 pub mod types;
 
-pub use client::{BedrockClient, InvokeOutput, StreamOutput};
+pub use client::{BedrockClient, ExtraHeaders, InvokeOutput, Operation, RawOutput, StreamOutput};
 pub use credentials::CredentialStore;

@@ -1,0 +1,233 @@
+//! Bedrock's own runtime routes, so boto3, the AWS CLI, `AnthropicBedrock` and Claude Code
+//! (`ANTHROPIC_BEDROCK_BASE_URL`) work with the proxy as their endpoint:
+//! `POST /model/{modelId}/invoke`, `/invoke-with-response-stream`, `/converse`,
+//! `/converse-stream`, `/count-tokens`.
+//!
+//! `{modelId}` is a profile name, an alias, or any Bedrock id / ARN (see `routing`). The
+//! client's `Authorization`, `X-Amz-*` and hop-by-hop headers are dropped; its
+//! `X-Amzn-Bedrock-*` headers go on, and the proxy signs the call with its own credentials.
+//! Bedrock's status, headers and body come back unchanged: bodies are relayed as they arrive
+//! (an event stream is neither decoded nor buffered), except that an InvokeModel body for a
+//! profile runs through the profile's request chain, and a profile with response transformers
+//! has its answers (and each streamed event, re-encoded) run through them. Errors are in AWS's
+//! shape, so SDKs raise the usual exceptions.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use poem::http::{HeaderName, HeaderValue, StatusCode};
+use poem::{Body, Request, Response};
+use poem_openapi::param::Path;
+use poem_openapi::OpenApi;
+
+use super::guard::ClientKey;
+use super::invoke::with_headers;
+use super::payload::{JsonBody, NativeDoc, RawResponse};
+use super::ApiTags;
+use crate::bedrock::eventstream::{encode_chunk, encode_exception};
+use crate::bedrock::Operation;
+use crate::error::ApiError;
+use crate::pipeline::{BodyMode, ClientRequest, Pipeline, StreamItem};
+use crate::routing::for_count_tokens;
+
+pub struct NativeApi {
+    pub pipeline: Arc<Pipeline>,
+}
+
+/// The client's headers that go on to Bedrock: `X-Amzn-Bedrock-*` (guardrails, trace,
+/// performance configuration, …).
+pub fn bedrock_headers(headers: &http::HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
+    headers
+        .iter()
+        .filter(|(name, _)| name.as_str().starts_with("x-amzn-bedrock-"))
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect()
+}
+
+impl NativeApi {
+    async fn call(
+        &self,
+        req: &Request,
+        model_id: &str,
+        op: Operation,
+        body: &[u8],
+    ) -> poem::Result<RawResponse<NativeDoc>> {
+        let pipeline = &self.pipeline;
+        let routed = pipeline
+            .routing
+            .route(&pipeline.profiles, model_id)
+            .map_err(|e| ApiError::from(e).with_attempts(0))?;
+        let profile = if op == Operation::CountTokens {
+            for_count_tokens(&routed.profile)
+        } else {
+            routed.profile
+        };
+        let extra = bedrock_headers(req.headers());
+        // A profile's request chain edits Anthropic Messages bodies; Converse and CountTokens
+        // bodies, and bodies for models called directly, go as they are.
+        let transform = !routed.direct && matches!(op, Operation::Invoke | Operation::InvokeStream);
+        let request = ClientRequest {
+            headers: req.headers(),
+            body,
+            mode: if transform {
+                BodyMode::Transform
+            } else {
+                BodyMode::Verbatim
+            },
+            extra: &extra,
+        };
+        let response = match op {
+            Operation::Invoke if transform => {
+                let answer = pipeline.invoke_on(profile, &request).await?;
+                let out = answer.output;
+                let mut response = Response::builder()
+                    .status(StatusCode::from_u16(out.status).unwrap_or(StatusCode::OK))
+                    .body(Body::from_bytes(out.body));
+                if let Some(ct) = out.content_type {
+                    response
+                        .headers_mut()
+                        .insert(http::header::CONTENT_TYPE, ct);
+                }
+                with_headers(response, out.headers, &answer.profile.name, answer.attempts)
+            }
+            Operation::InvokeStream if transform && !profile.response_chain.is_empty() => {
+                // The events must be seen by response transformers: decode, transform,
+                // encode again.
+                let start = pipeline.invoke_stream_on(profile, &request).await?;
+                let frames = start.items.map(|item| {
+                    Ok::<_, std::io::Error>(match item {
+                        StreamItem::Event { data, .. } => encode_chunk(&data),
+                        StreamItem::Error(e) => encode_exception(&e.kind, &e.message),
+                    })
+                });
+                let response = Response::builder()
+                    .content_type("application/vnd.amazon.eventstream")
+                    .header("x-amzn-bedrock-content-type", "application/json")
+                    .body(Body::from_bytes_stream(frames));
+                with_headers(response, start.headers, &start.profile.name, start.attempts)
+            }
+            _ => {
+                let answered = pipeline.call_relay(profile, op, &request).await?;
+                let out = answered.value;
+                let mut response = Response::builder()
+                    .status(StatusCode::from_u16(out.status).unwrap_or(StatusCode::OK))
+                    .body(Body::from_bytes_stream(out.body));
+                if let Some(ct) = out.content_type {
+                    response
+                        .headers_mut()
+                        .insert(http::header::CONTENT_TYPE, ct);
+                }
+                with_headers(
+                    response,
+                    out.headers,
+                    &answered.profile.name,
+                    answered.attempts,
+                )
+            }
+        };
+        Ok(RawResponse::new(response))
+    }
+}
+
+#[OpenApi]
+impl NativeApi {
+    /// InvokeModel (Bedrock's route)
+    ///
+    /// For boto3 `invoke_model`, `AnthropicBedrock(base_url=…)` and Claude Code
+    /// (`ANTHROPIC_BEDROCK_BASE_URL`). `modelId`: a profile name (its model, region,
+    /// transformers, retries), an alias, or a Bedrock model id / ARN called as it is.
+    #[oai(
+        path = "/model/:model_id/invoke",
+        method = "post",
+        tag = "ApiTags::Bedrock"
+    )]
+    async fn invoke(
+        &self,
+        req: &Request,
+        _key: ClientKey,
+        /// Profile name, alias, or Bedrock model id / inference-profile id / ARN.
+        model_id: Path<String>,
+        body: JsonBody,
+    ) -> poem::Result<RawResponse<NativeDoc>> {
+        self.call(req, &model_id.0, Operation::Invoke, &body.0)
+            .await
+    }
+
+    /// InvokeModelWithResponseStream (Bedrock's route)
+    ///
+    /// Bedrock's binary event stream (`application/vnd.amazon.eventstream`), relayed as it
+    /// arrives.
+    #[oai(
+        path = "/model/:model_id/invoke-with-response-stream",
+        method = "post",
+        tag = "ApiTags::Bedrock"
+    )]
+    async fn invoke_stream(
+        &self,
+        req: &Request,
+        _key: ClientKey,
+        /// Profile name, alias, or Bedrock model id / inference-profile id / ARN.
+        model_id: Path<String>,
+        body: JsonBody,
+    ) -> poem::Result<RawResponse<NativeDoc>> {
+        self.call(req, &model_id.0, Operation::InvokeStream, &body.0)
+            .await
+    }
+
+    /// Converse (Bedrock's route)
+    #[oai(
+        path = "/model/:model_id/converse",
+        method = "post",
+        tag = "ApiTags::Bedrock"
+    )]
+    async fn converse(
+        &self,
+        req: &Request,
+        _key: ClientKey,
+        /// Profile name, alias, or Bedrock model id / inference-profile id / ARN.
+        model_id: Path<String>,
+        body: JsonBody,
+    ) -> poem::Result<RawResponse<NativeDoc>> {
+        self.call(req, &model_id.0, Operation::Converse, &body.0)
+            .await
+    }
+
+    /// ConverseStream (Bedrock's route)
+    #[oai(
+        path = "/model/:model_id/converse-stream",
+        method = "post",
+        tag = "ApiTags::Bedrock"
+    )]
+    async fn converse_stream(
+        &self,
+        req: &Request,
+        _key: ClientKey,
+        /// Profile name, alias, or Bedrock model id / inference-profile id / ARN.
+        model_id: Path<String>,
+        body: JsonBody,
+    ) -> poem::Result<RawResponse<NativeDoc>> {
+        self.call(req, &model_id.0, Operation::ConverseStream, &body.0)
+            .await
+    }
+
+    /// CountTokens (Bedrock's route)
+    ///
+    /// Bedrock counts tokens for foundation-model ids only: a profile's cross-region id
+    /// (`eu.anthropic…`) is called without its geography prefix.
+    #[oai(
+        path = "/model/:model_id/count-tokens",
+        method = "post",
+        tag = "ApiTags::Bedrock"
+    )]
+    async fn count_tokens(
+        &self,
+        req: &Request,
+        _key: ClientKey,
+        /// Profile name, alias, or Bedrock foundation-model id.
+        model_id: Path<String>,
+        body: JsonBody,
+    ) -> poem::Result<RawResponse<NativeDoc>> {
+        self.call(req, &model_id.0, Operation::CountTokens, &body.0)
+            .await
+    }
+}

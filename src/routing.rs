@@ -1,0 +1,179 @@
+//! Which profile serves a model that a client names in a URL (`/model/{modelId}/…`) or in a
+//! body (`/v1/messages`' `model`).
+//!
+//! In order:
+//! 1. a profile name → that profile (its model id, region, transformers, retries, fallbacks);
+//! 2. an alias from `[routing.aliases]` (e.g. `claude-sonnet-4-20250514`) → its target, a
+//!    profile name or a Bedrock id routed as in 3;
+//! 3. any other Bedrock model id, inference-profile id or ARN is called as it is ("direct"):
+//!    in the ARN's region; else, for a geography prefix (`eu.`, `us.`, …), the default
+//!    profile's region when it is a source region of that geography, else the region
+//!    `[routing.prefix_regions]` gives the prefix; else the default profile's region. A direct
+//!    call uses the credentials, endpoint and timeouts of a profile in that region (the
+//!    default profile first), runs only the built-in request transformers (`legacy_prompt`,
+//!    `anthropic_defaults`) where the front end transforms bodies at all, and has no fallback.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::config::valid_region;
+use crate::error::ProxyError;
+use crate::profiles::{Geography, Profile, Profiles};
+use crate::transform::{RequestChain, ResponseChain};
+
+/// The checked `[routing]` settings.
+#[derive(Debug, Clone, Default)]
+pub struct RoutingConfig {
+    /// Model name → profile name or Bedrock id.
+    pub aliases: BTreeMap<String, String>,
+    /// Geography prefix (`eu`) → region for direct calls with that prefix.
+    pub prefix_regions: BTreeMap<String, String>,
+    /// bedrock-runtime base URL for regions no profile is in (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`,
+    /// then `AWS_ENDPOINT_URL`); `None`: `https://bedrock-runtime.{region}.amazonaws.com`.
+    pub runtime_endpoint_override: Option<String>,
+}
+
+/// Where a named model goes.
+#[derive(Debug, Clone)]
+pub struct Routed {
+    pub profile: Arc<Profile>,
+    /// Not a configured profile: a Bedrock id called as it is.
+    pub direct: bool,
+}
+
+/// The region of a Bedrock ARN (`arn:aws:bedrock:REGION:…`).
+fn arn_region(id: &str) -> Option<&str> {
+    let mut parts = id.split(':');
+    (parts.next()? == "arn").then_some(())?;
+    let region = parts.nth(2)?;
+    valid_region(region).then_some(region)
+}
+
+impl RoutingConfig {
+    /// The region a direct call to `id` is made from.
+    pub fn region_for(&self, id: &str, default_region: &str) -> String {
+        if let Some(region) = arn_region(id) {
+            return region.to_string();
+        }
+        match Geography::of_model_id(id) {
+            Some(geo) if geo.accepts_region(default_region) => default_region.to_string(),
+            Some(geo) => self
+                .prefix_regions
+                .get(geo.prefix)
+                .cloned()
+                .unwrap_or_else(|| geo.default_region.to_string()),
+            None => default_region.to_string(),
+        }
+    }
+
+    /// Route `model` (see the module docs).
+    pub fn route(&self, profiles: &Profiles, model: &str) -> Result<Routed, ProxyError> {
+        let model = model.trim();
+        if model.is_empty() {
+            return Err(ProxyError::InvalidRequest(
+                "no model named: give a profile name, an alias or a Bedrock model id".into(),
+            ));
+        }
+        let target = self.aliases.get(model).map(String::as_str).unwrap_or(model);
+        if let Ok(profile) = profiles.resolve(Some(target)) {
+            return Ok(Routed {
+                profile,
+                direct: false,
+            });
+        }
+        // Bedrock ids always contain a `.` (`anthropic.…`) or a `:` (ARNs).
+        if !target.contains('.') && !target.contains(':') {
+            let mut valid = profiles.names();
+            valid.extend(self.aliases.keys().cloned());
+            return Err(ProxyError::UnknownModel {
+                name: model.to_string(),
+                valid,
+            });
+        }
+        let default = profiles.default_profile();
+        let region = self.region_for(target, &default.region);
+        let base = std::iter::once(default)
+            .chain(profiles.iter())
+            .find(|p| p.region == region);
+        let mut settings = base.unwrap_or(default).settings.clone();
+        if base.is_none() {
+            settings.runtime_endpoint = self
+                .runtime_endpoint_override
+                .clone()
+                .unwrap_or_else(|| format!("https://bedrock-runtime.{region}.amazonaws.com"));
+        }
+        settings.name = target.to_string();
+        settings.model_id = target.to_string();
+        settings.region = region;
+        Ok(Routed {
+            profile: Arc::new(Profile {
+                settings,
+                request_chain: RequestChain::framed(Vec::new()),
+                response_chain: ResponseChain::new(Vec::new()),
+            }),
+            direct: true,
+        })
+    }
+}
+
+/// CountTokens takes foundation-model ids only: `eu.anthropic.m` → `anthropic.m`. Other ids
+/// (foundation models, ARNs) are kept.
+pub fn foundation_model_id(id: &str) -> &str {
+    match Geography::of_model_id(id) {
+        Some(geo) => &id[geo.prefix.len() + 1..],
+        None => id,
+    }
+}
+
+/// `profile` for a CountTokens call: its foundation-model id, no fallback (counting is not
+/// worth another region's quota).
+pub fn for_count_tokens(profile: &Profile) -> Arc<Profile> {
+    let mut settings = profile.settings.clone();
+    settings.model_id = foundation_model_id(&settings.model_id).to_string();
+    settings.fallback.clear();
+    Arc::new(Profile {
+        settings,
+        request_chain: profile.request_chain.clone(),
+        response_chain: ResponseChain::new(Vec::new()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_tokens_drops_the_geography_prefix() {
+        assert_eq!(
+            foundation_model_id("eu.anthropic.claude-x-v1:0"),
+            "anthropic.claude-x-v1:0"
+        );
+        assert_eq!(foundation_model_id("global.anthropic.m"), "anthropic.m");
+        assert_eq!(foundation_model_id("anthropic.m"), "anthropic.m");
+        let arn = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.m";
+        assert_eq!(foundation_model_id(arn), arn);
+    }
+
+    #[test]
+    fn direct_regions_follow_the_arn_then_the_geography() {
+        let mut cfg = RoutingConfig::default();
+        let arn = "arn:aws:bedrock:eu-west-3:123456789012:application-inference-profile/x";
+        assert_eq!(cfg.region_for(arn, "us-east-1"), "eu-west-3");
+        assert_eq!(cfg.region_for("eu.anthropic.m", "eu-west-1"), "eu-west-1");
+        assert_eq!(
+            cfg.region_for("eu.anthropic.m", "us-east-1"),
+            "eu-central-1"
+        );
+        cfg.prefix_regions.insert("eu".into(), "eu-north-1".into());
+        assert_eq!(cfg.region_for("eu.anthropic.m", "us-east-1"), "eu-north-1");
+        assert_eq!(
+            cfg.region_for("global.anthropic.m", "ap-south-1"),
+            "ap-south-1"
+        );
+        assert_eq!(cfg.region_for("anthropic.m", "ap-south-1"), "ap-south-1");
+        assert_eq!(
+            cfg.region_for("arn:aws:bedrock:bogus", "us-west-2"),
+            "us-west-2"
+        );
+    }
+}
