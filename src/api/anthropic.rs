@@ -22,11 +22,11 @@ use serde_json::{Map, Value};
 
 use super::guard::ClientKey;
 use super::invoke::with_headers;
-use super::payload::{Described, JsonBody, JsonOf, RawResponse};
+use super::payload::{Described, JsonBody, JsonOf, MessagesDoc, RawResponse};
 use super::sse::Flavor;
 use super::ApiTags;
 use crate::bedrock::Operation;
-use crate::error::{ApiError, ProxyError};
+use crate::error::{ApiError, Dialect, ProxyError};
 use crate::pipeline::{parse_body, prepare_body, BodyMode, ClientRequest, Pipeline};
 use crate::profiles::Profile;
 use crate::routing::for_count_tokens;
@@ -55,17 +55,21 @@ pub struct AnthropicModel {
 pub struct AnthropicModelList {
     pub data: Vec<AnthropicModel>,
     pub has_more: bool,
+    #[oai(skip_serializing_if_is_none)]
     pub first_id: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub last_id: Option<String>,
 }
 
 impl Described for AnthropicModelList {
     const DESCRIPTION: &'static str =
         "The names `/v1/messages` accepts as `model`: every alias and profile.";
+    const DIALECT: Dialect = Dialect::Anthropic;
 }
 
 impl Described for AnthropicModel {
     const DESCRIPTION: &'static str = "One name `/v1/messages` accepts as `model`.";
+    const DIALECT: Dialect = Dialect::Anthropic;
 }
 
 /// `POST /v1/messages/count_tokens`.
@@ -76,10 +80,8 @@ pub struct TokenCount {
 
 impl Described for TokenCount {
     const DESCRIPTION: &'static str = "The number of input tokens the request would use.";
+    const DIALECT: Dialect = Dialect::Anthropic;
 }
-
-/// Messages answers as Bedrock sends them (Anthropic's format).
-pub type MessagesDoc = super::payload::InvokeJson;
 
 fn invalid(message: impl Into<String>) -> poem::Error {
     ApiError::from(ProxyError::InvalidRequest(message.into()))

@@ -23,7 +23,7 @@ use super::ApiTags;
 use crate::bedrock::control::ModelFilters;
 use crate::catalog::{Catalog, Lookup, Query as CatalogQuery, Target};
 use crate::config::valid_region;
-use crate::error::{ApiError, ProxyError};
+use crate::error::{ApiError, Dialect, ProxyError};
 use crate::pipeline::Pipeline;
 
 pub struct AwsApi {
@@ -32,15 +32,19 @@ pub struct AwsApi {
 
 impl Described for ListFoundationModelsDoc {
     const DESCRIPTION: &'static str = "AWS's ListFoundationModels answer.";
+    const DIALECT: Dialect = Dialect::Aws;
 }
 impl Described for GetFoundationModelDoc {
     const DESCRIPTION: &'static str = "AWS's GetFoundationModel answer.";
+    const DIALECT: Dialect = Dialect::Aws;
 }
 impl Described for ListInferenceProfilesDoc {
     const DESCRIPTION: &'static str = "AWS's ListInferenceProfiles answer (one page).";
+    const DIALECT: Dialect = Dialect::Aws;
 }
 impl Described for InferenceProfileDoc {
     const DESCRIPTION: &'static str = "AWS's GetInferenceProfile answer.";
+    const DIALECT: Dialect = Dialect::Aws;
 }
 
 /// The region of the credential scope in a SigV4 `Authorization` header

@@ -22,7 +22,7 @@ use poem_openapi::OpenApi;
 
 use super::guard::ClientKey;
 use super::invoke::with_headers;
-use super::payload::{JsonBody, NativeDoc, RawResponse};
+use super::payload::{JsonBody, NativeDoc, NativeStreamDoc, RawResponse, SuccessDoc};
 use super::ApiTags;
 use crate::bedrock::eventstream::{encode_chunk, encode_exception};
 use crate::bedrock::Operation;
@@ -45,13 +45,13 @@ pub fn bedrock_headers(headers: &http::HeaderMap) -> Vec<(HeaderName, HeaderValu
 }
 
 impl NativeApi {
-    async fn call(
+    async fn call<D: SuccessDoc + Send>(
         &self,
         req: &Request,
         model_id: &str,
         op: Operation,
         body: &[u8],
-    ) -> poem::Result<RawResponse<NativeDoc>> {
+    ) -> poem::Result<RawResponse<D>> {
         let pipeline = &self.pipeline;
         let routed = pipeline
             .routing
@@ -169,7 +169,7 @@ impl NativeApi {
         /// Profile name, alias, or Bedrock model id / inference-profile id / ARN.
         model_id: Path<String>,
         body: JsonBody,
-    ) -> poem::Result<RawResponse<NativeDoc>> {
+    ) -> poem::Result<RawResponse<NativeStreamDoc>> {
         self.call(req, &model_id.0, Operation::InvokeStream, &body.0)
             .await
     }
@@ -205,7 +205,7 @@ impl NativeApi {
         /// Profile name, alias, or Bedrock model id / inference-profile id / ARN.
         model_id: Path<String>,
         body: JsonBody,
-    ) -> poem::Result<RawResponse<NativeDoc>> {
+    ) -> poem::Result<RawResponse<NativeStreamDoc>> {
         self.call(req, &model_id.0, Operation::ConverseStream, &body.0)
             .await
     }

@@ -12,9 +12,10 @@ use poem_openapi::registry::{
     MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry,
 };
 use poem_openapi::types::Type;
+use poem_openapi::Object;
 
 use super::docs::{InvokeRequestDoc, InvokeResponseDoc, StreamEventDoc};
-use crate::error::ErrorBody;
+use crate::error::{Dialect, ErrorBody};
 
 /// A JSON request body, kept as bytes.
 pub struct JsonBody(pub Bytes);
@@ -49,7 +50,11 @@ poem_openapi::impl_apirequest_for_payload!(JsonBody,);
 /// Which success body a `RawResponse` documents.
 pub trait SuccessDoc {
     const CONTENT_TYPE: &'static str;
+    /// Other content types the success may have (documented as text, e.g. an event stream).
+    const ALSO: &'static [&'static str] = &[];
     const DESCRIPTION: &'static str;
+    /// The error shape of the route.
+    const DIALECT: Dialect = Dialect::Proxy;
     fn schema_ref() -> MetaSchemaRef;
     fn register(registry: &mut Registry);
 }
@@ -87,7 +92,49 @@ fn attempts_header() -> MetaHeader {
     )
 }
 
+/// The error body of a dialect (AWS's `{"message"}`, Anthropic's `{"type":"error",…}`).
+#[derive(Object)]
+#[oai(rename = "AwsError")]
+pub struct AwsErrorDoc {
+    /// What went wrong; the exception name is in the `x-amzn-ErrorType` header.
+    pub message: String,
+}
+
+/// Anthropic's error detail.
+#[derive(Object)]
+#[oai(rename = "AnthropicErrorDetail")]
+pub struct AnthropicErrorDetailDoc {
+    /// `invalid_request_error`, `authentication_error`, `permission_error`, `not_found_error`,
+    /// `request_too_large`, `rate_limit_error`, `api_error` or `overloaded_error`.
+    #[oai(rename = "type")]
+    pub kind: String,
+    pub message: String,
+}
+
+/// Anthropic's error body.
+#[derive(Object)]
+#[oai(rename = "AnthropicError")]
+pub struct AnthropicErrorDoc {
+    /// Always `error`.
+    #[oai(rename = "type")]
+    pub kind: String,
+    pub error: AnthropicErrorDetailDoc,
+    pub request_id: String,
+}
+
+fn error_schema(dialect: Dialect) -> MetaSchemaRef {
+    match dialect {
+        Dialect::Proxy => ErrorBody::schema_ref(),
+        Dialect::Aws => AwsErrorDoc::schema_ref(),
+        Dialect::Anthropic => AnthropicErrorDoc::schema_ref(),
+    }
+}
+
 pub(crate) fn error_response_meta(status: u16, description: &'static str) -> MetaResponse {
+    dialect_error_meta(status, description, Dialect::Proxy)
+}
+
+fn dialect_error_meta(status: u16, description: &'static str, dialect: Dialect) -> MetaResponse {
     let headers = match status {
         401 => vec![header_meta(
             "www-authenticate",
@@ -111,7 +158,7 @@ pub(crate) fn error_response_meta(status: u16, description: &'static str) -> Met
         status_range: None,
         content: vec![MetaMediaType {
             content_type: "application/json",
-            schema: ErrorBody::schema_ref(),
+            schema: error_schema(dialect),
         }],
         headers,
     }
@@ -128,16 +175,22 @@ pub(crate) fn unauthorized_meta() -> MetaResponse {
 
 impl<D: SuccessDoc + Send> poem_openapi::ApiResponse for RawResponse<D> {
     fn meta() -> MetaResponses {
+        let err = |status, description| dialect_error_meta(status, description, D::DIALECT);
+        let mut content = vec![MetaMediaType {
+            content_type: D::CONTENT_TYPE,
+            schema: D::schema_ref(),
+        }];
+        content.extend(D::ALSO.iter().map(|ct| MetaMediaType {
+            content_type: ct,
+            schema: String::schema_ref(),
+        }));
         MetaResponses {
             responses: vec![
                 MetaResponse {
                     description: D::DESCRIPTION,
                     status: Some(200),
                     status_range: None,
-                    content: vec![MetaMediaType {
-                        content_type: D::CONTENT_TYPE,
-                        schema: D::schema_ref(),
-                    }],
+                    content,
                     headers: vec![
                         header_meta(
                             "x-proxy-profile",
@@ -147,35 +200,38 @@ impl<D: SuccessDoc + Send> poem_openapi::ApiResponse for RawResponse<D> {
                         attempts_header(),
                     ],
                 },
-                error_response_meta(
+                err(
                     400,
                     "The request is malformed, or Bedrock rejected it (ValidationException).",
                 ),
-                unauthorized_meta(),
-                error_response_meta(403, "Bedrock denied access (AccessDeniedException)."),
-                error_response_meta(404, "Unknown profile, or Bedrock does not know the model."),
-                error_response_meta(
+                err(
+                    401,
+                    "No client API key, or a wrong one (only when the proxy is configured with keys).",
+                ),
+                err(403, "Bedrock denied access (AccessDeniedException)."),
+                err(404, "Unknown profile, or Bedrock does not know the model."),
+                err(
                     413,
                     "The request body is larger than `limits.max_body_bytes` (PayloadTooLarge).",
                 ),
-                error_response_meta(
+                err(
                     415,
                     "The body is not sent as JSON (`Content-Type: application/json`).",
                 ),
-                error_response_meta(
+                err(
                     429,
                     "Bedrock is throttling (ThrottlingException, ModelNotReadyException).",
                 ),
-                error_response_meta(
+                err(
                     500,
                     "Missing AWS credentials, Bedrock failed internally, or the proxy failed unexpectedly (InternalError).",
                 ),
-                error_response_meta(502, "Bedrock could not be reached."),
-                error_response_meta(
+                err(502, "Bedrock could not be reached."),
+                err(
                     503,
                     "Bedrock is unavailable (ServiceUnavailableException), or the proxy is at its limit of concurrent Bedrock calls (ProxyOverloaded, with Retry-After).",
                 ),
-                error_response_meta(504, "Bedrock did not answer in time."),
+                err(504, "Bedrock did not answer in time."),
             ],
         }
     }
@@ -183,12 +239,16 @@ impl<D: SuccessDoc + Send> poem_openapi::ApiResponse for RawResponse<D> {
     fn register(registry: &mut Registry) {
         D::register(registry);
         ErrorBody::register(registry);
+        AwsErrorDoc::register(registry);
+        AnthropicErrorDoc::register(registry);
     }
 }
 
 /// A documentation type that says what its body is, for the success response.
 pub trait Described {
     const DESCRIPTION: &'static str;
+    /// The error shape of the routes answering this type.
+    const DIALECT: Dialect = Dialect::Proxy;
 }
 
 /// A JSON success body documented by the type `T`.
@@ -197,6 +257,7 @@ pub struct JsonOf<T>(std::marker::PhantomData<T>);
 impl<T: Type + Described> SuccessDoc for JsonOf<T> {
     const CONTENT_TYPE: &'static str = "application/json";
     const DESCRIPTION: &'static str = T::DESCRIPTION;
+    const DIALECT: Dialect = T::DIALECT;
     fn schema_ref() -> MetaSchemaRef {
         T::schema_ref()
     }
@@ -217,11 +278,41 @@ pub struct NativeDoc;
 
 impl SuccessDoc for NativeDoc {
     const CONTENT_TYPE: &'static str = "application/json";
-    const DESCRIPTION: &'static str = "Bedrock's answer, unchanged: the model's JSON (InvokeModel), the Converse answer, `{\"inputTokens\": N}` (CountTokens), or for the streaming operations Bedrock's binary event stream (`application/vnd.amazon.eventstream`).";
+    const DESCRIPTION: &'static str = "Bedrock's answer, unchanged: the model's JSON (InvokeModel), the Converse answer, or `{\"inputTokens\": N}` (CountTokens).";
+    const DIALECT: Dialect = Dialect::Aws;
     fn schema_ref() -> MetaSchemaRef {
         serde_json::Value::schema_ref()
     }
     fn register(_registry: &mut Registry) {}
+}
+
+/// The Bedrock-native streaming routes' success: Bedrock's binary event stream.
+pub struct NativeStreamDoc;
+
+impl SuccessDoc for NativeStreamDoc {
+    const CONTENT_TYPE: &'static str = "application/vnd.amazon.eventstream";
+    const DESCRIPTION: &'static str = "Bedrock's binary event stream, relayed as it arrives.";
+    const DIALECT: Dialect = Dialect::Aws;
+    fn schema_ref() -> MetaSchemaRef {
+        String::schema_ref()
+    }
+    fn register(_registry: &mut Registry) {}
+}
+
+/// `/v1/messages`' success: Anthropic's Messages response, or its SSE stream.
+pub struct MessagesDoc;
+
+impl SuccessDoc for MessagesDoc {
+    const CONTENT_TYPE: &'static str = "application/json";
+    const ALSO: &'static [&'static str] = &["text/event-stream"];
+    const DESCRIPTION: &'static str = "The Messages response, or with `\"stream\": true` Anthropic's Server-Sent Events (`message_start`, `ping`, `content_block_delta`, …, `message_stop`).";
+    const DIALECT: Dialect = Dialect::Anthropic;
+    fn schema_ref() -> MetaSchemaRef {
+        InvokeResponseDoc::schema_ref()
+    }
+    fn register(registry: &mut Registry) {
+        InvokeResponseDoc::register(registry);
+    }
 }
 
 /// `/invoke_stream`'s success: Server-Sent Events.
