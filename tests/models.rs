@@ -382,9 +382,13 @@ async fn aws_routes_answer_errors_in_aws_shape() {
 
 /// The real AWS CLI (`python3 -m awscli`, installed by scripts/test) with dummy credentials.
 fn aws_cli(url: &str, args: &[&str]) -> std::process::Output {
+    aws_cli_for("bedrock", url, args)
+}
+
+fn aws_cli_for(service: &str, url: &str, args: &[&str]) -> std::process::Output {
     let dir = support::scratch_dir();
     Command::new("python3")
-        .args(["-m", "awscli", "bedrock"])
+        .args(["-m", "awscli", service])
         .args(args)
         .args(["--endpoint-url", url, "--output", "json"])
         .env("AWS_ACCESS_KEY_ID", "AKIDCLIENTDUMMY")
@@ -514,4 +518,56 @@ async fn the_aws_cli_reads_the_proxy_unmodified() {
         .map(region_of)
         .collect();
     assert!(profile_regions.iter().all(|r| r == "us-east-1"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_aws_cli_calls_the_runtime_through_the_proxy() {
+    let fake = FakeBedrock::start().await;
+    let proxy = start_proxy(&fake, "").await;
+    let dir = support::scratch_dir();
+    let outfile = dir.path().join("answer.json");
+    let url = proxy.url.clone();
+    let out_path = outfile.to_string_lossy().to_string();
+    let (invoke, converse) = tokio::task::spawn_blocking(move || {
+        let body = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":20,"messages":[{"role":"user","content":"Hello CLI"}]}"#;
+        let invoke = aws_cli_for(
+            "bedrock-runtime",
+            &url,
+            &["invoke-model", "--region", "eu-central-1", "--model-id", "eu", "--body", body, &out_path],
+        );
+        let converse = aws_cli_for(
+            "bedrock-runtime",
+            &url,
+            &["converse", "--region", "eu-central-1", "--model-id", "eu", "--messages", r#"[{"role":"user","content":[{"text":"Hi converse"}]}]"#],
+        );
+        (invoke, converse)
+    })
+    .await
+    .unwrap();
+    assert!(
+        invoke.status.success(),
+        "{}",
+        String::from_utf8_lossy(&invoke.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&std::fs::read(&outfile).unwrap()).unwrap();
+    assert_eq!(answer["content"][0]["text"], "echo: Hello CLI");
+    assert!(
+        converse.status.success(),
+        "{}",
+        String::from_utf8_lossy(&converse.stderr)
+    );
+    let converse: Value = serde_json::from_slice(&converse.stdout).unwrap();
+    assert_eq!(
+        converse["output"]["message"]["content"][0]["text"],
+        "echo: Hi converse"
+    );
+    let ops: Vec<String> = fake
+        .requests()
+        .iter()
+        .map(|r| r.operation.clone())
+        .collect();
+    assert_eq!(ops, vec!["invoke", "converse"]);
+    assert!(fake.requests().iter().all(|r| r.model_id.as_deref()
+        == Some(format!("eu.{SONNET}").as_str())
+        && region_of(r) == "eu-central-1"));
 }

@@ -31,7 +31,22 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-pub async fn observe<E: Endpoint>(ep: std::sync::Arc<E>, req: Request) -> Result<Response> {
+/// Bedrock's runtime routes default the body's type to JSON (`contentType` is optional in
+/// InvokeModel; the AWS CLI sends no `Content-Type` without `--content-type`): so does the
+/// proxy on `/model/…`.
+fn default_bedrock_content_type(req: &mut Request) {
+    if req.uri().path().starts_with("/model/")
+        && !req.headers().contains_key(poem::http::header::CONTENT_TYPE)
+    {
+        req.headers_mut().insert(
+            poem::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+}
+
+pub async fn observe<E: Endpoint>(ep: std::sync::Arc<E>, mut req: Request) -> Result<Response> {
+    default_bedrock_content_type(&mut req);
     let id = request_id(&req);
     let span = tracing::info_span!(
         "request",
