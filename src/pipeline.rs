@@ -205,13 +205,14 @@ impl Pipeline {
         .await
     }
 
-    /// `POST /invoke`: one JSON answer.
-    pub async fn invoke(
+    /// A request to `/invoke` or `/invoke_stream`: the profile `?profile=` names (or the
+    /// default) and the client's body, to be transformed.
+    fn proxy_request<'a>(
         &self,
         profile: Option<&str>,
-        headers: &http::HeaderMap,
-        raw: &[u8],
-    ) -> Result<InvokeAnswer, ApiError> {
+        headers: &'a http::HeaderMap,
+        raw: &'a [u8],
+    ) -> Result<(Arc<Profile>, ClientRequest<'a>), ApiError> {
         let start = self
             .profiles
             .resolve(profile)
@@ -222,6 +223,17 @@ impl Pipeline {
             mode: BodyMode::Transform,
             extra: &[],
         };
+        Ok((start, request))
+    }
+
+    /// `POST /invoke`: one JSON answer.
+    pub async fn invoke(
+        &self,
+        profile: Option<&str>,
+        headers: &http::HeaderMap,
+        raw: &[u8],
+    ) -> Result<InvokeAnswer, ApiError> {
+        let (start, request) = self.proxy_request(profile, headers, raw)?;
         self.invoke_on(start, &request).await
     }
 
@@ -325,16 +337,7 @@ impl Pipeline {
         headers: &http::HeaderMap,
         raw: &[u8],
     ) -> Result<StreamStart, ApiError> {
-        let start = self
-            .profiles
-            .resolve(profile)
-            .map_err(|e| ApiError::from(e).with_attempts(0))?;
-        let request = ClientRequest {
-            headers,
-            body: raw,
-            mode: BodyMode::Transform,
-            extra: &[],
-        };
+        let (start, request) = self.proxy_request(profile, headers, raw)?;
         self.invoke_stream_on(start, &request).await
     }
 
