@@ -22,7 +22,7 @@ pub mod transform;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 
 use bedrock::{BedrockClient, CredentialStore};
 use config::Config;
@@ -190,10 +190,12 @@ impl App {
         StartError,
     > {
         let addr = addr.unwrap_or(self.config.server.addr);
-        let acceptor = TcpListener::bind(addr)
-            .into_acceptor()
-            .await
-            .map_err(|source| StartError::Bind { addr, source })?;
+        let acceptor = NoDelay(
+            TcpListener::bind(addr)
+                .into_acceptor()
+                .await
+                .map_err(|source| StartError::Bind { addr, source })?,
+        );
         let local = acceptor
             .local_addr()
             .first()
@@ -207,5 +209,32 @@ impl App {
                 .map_err(StartError::Serve)
         };
         Ok((local, serve))
+    }
+}
+
+/// Accepts connections with `TCP_NODELAY` set. Without it, Nagle's algorithm holds each small
+/// write (an SSE event, a short answer's last bytes) until the client acknowledges the
+/// previous one, and clients delay acknowledgements by up to 40 ms.
+struct NoDelay(TcpAcceptor);
+
+impl Acceptor for NoDelay {
+    type Io = tokio::net::TcpStream;
+
+    fn local_addr(&self) -> Vec<poem::web::LocalAddr> {
+        self.0.local_addr()
+    }
+
+    async fn accept(
+        &mut self,
+    ) -> std::io::Result<(
+        Self::Io,
+        poem::web::LocalAddr,
+        poem::web::RemoteAddr,
+        http::uri::Scheme,
+    )> {
+        let accepted = self.0.accept().await?;
+        // Best effort: a socket that refuses the option still works, only slower.
+        let _ = accepted.0.set_nodelay(true);
+        Ok(accepted)
     }
 }
