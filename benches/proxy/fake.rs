@@ -8,10 +8,11 @@
 //!   [`STREAM_EVENTS`] `chunk` frames, sent as fast as the connection takes them; when the model
 //!   id contains `hold`, the first event is sent and the rest wait for `POST /bench/release`
 //!   (for counting memory per open stream);
-//! - `GET /bench/stats`: `accepted held` (TCP connections accepted so far, streams now held).
+//! - `GET /bench/stats`: `connections held`: TCP connections that carried a model request so
+//!   far (the benchmark's own control requests are not counted), streams held now.
 
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use aws_smithy_eventstream::frame::write_message_to;
@@ -35,7 +36,8 @@ pub const INVOKE_ANSWER: &str = r#"{"id":"msg_bdrk_01XFDUDYJgAACzvnptvVoYEL","ty
 type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 struct State {
-    accepted: AtomicU64,
+    /// Connections that carried at least one `/model/…` request.
+    connections: AtomicU64,
     held: AtomicU64,
     frames: Vec<Bytes>,
     release: tokio::sync::watch::Sender<u64>,
@@ -80,8 +82,15 @@ fn full(body: impl Into<Bytes>) -> Body {
     Full::new(body.into()).boxed_unsync()
 }
 
-async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Body>, Infallible> {
+async fn handle(
+    req: Request<Incoming>,
+    state: Arc<State>,
+    counted: Arc<AtomicBool>,
+) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path().to_string();
+    if path.starts_with("/model/") && !counted.swap(true, Ordering::Relaxed) {
+        state.connections.fetch_add(1, Ordering::Relaxed);
+    }
     // Read the request to its end so the connection can serve the next one.
     let _ = req.into_body().collect().await;
     let response = if path.ends_with("/invoke") {
@@ -125,7 +134,7 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
     } else if path == "/bench/stats" {
         let stats = format!(
             "{} {}",
-            state.accepted.load(Ordering::Relaxed),
+            state.connections.load(Ordering::Relaxed),
             state.held.load(Ordering::Relaxed)
         );
         Response::builder().body(full(stats))
@@ -152,7 +161,7 @@ pub fn main() {
         println!("{port}");
         let (release, _) = tokio::sync::watch::channel(0u64);
         let state = Arc::new(State {
-            accepted: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
             held: AtomicU64::new(0),
             frames: stream_frames(),
             release,
@@ -167,11 +176,13 @@ pub fn main() {
                     continue;
                 }
             };
-            state.accepted.fetch_add(1, Ordering::Relaxed);
             let _ = stream.set_nodelay(true);
             let state = state.clone();
+            let counted = Arc::new(AtomicBool::new(false));
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| handle(req, state.clone()));
+                let service = hyper::service::service_fn(move |req| {
+                    handle(req, state.clone(), counted.clone())
+                });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
                     .serve_connection(TokioIo::new(stream), service)

@@ -9,6 +9,7 @@
 
 mod fake;
 mod load;
+mod micro;
 mod procfs;
 mod report;
 
@@ -20,24 +21,45 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use load::{Framing, Samples, Target};
-use report::{LatencyRow, MemoryRow, Report, StreamRow};
+use report::{LatencyRow, Load, MemoryRow, Report, StreamRow};
 
 const USAGE: &str = "\
 cargo bench --bench proxy [-- OPTIONS]
 
   --quick             about a minute: shorter runs, fewer samples (does not write docs)
   --write / --no-write  write docs/performance.md (default: only a full run of everything)
-  --only LIST         phases to run, comma-separated: startup,connections,invoke,rate,stream,memory
+  --only LIST         phases to run, comma-separated:
+                      startup,connections,invoke,rate,stream,memory,micro
   --proxy-bin PATH    the proxy binary to measure (default: the release build cargo made)
   --log FILTER        RUST_LOG for the proxy (default: warn)
   --streams N,N       open-stream counts for the memory phase (default: 1000,10000)
   --concurrency N,N   closed-loop concurrencies of the invoke phase (default: 1,16,64)
-  --seconds S         measured seconds per load run (default: 10, quick: 2), e.g. to profile";
+  --seconds S         measured seconds per load run (default: 10, quick: 2), e.g. to profile
+  --proxy-env K=V     extra environment variable for the proxy (repeatable), e.g.
+                      TOKIO_WORKER_THREADS=1";
 
 /// The model id of the default profile and the body the proxy sends for the bench request.
 const MODEL_PATH: &str = "/model/apac.anthropic.claude-sonnet-4-20250514-v1%3A0";
 const CLIENT_BODY: &str = r#"{"messages":[{"role":"user","content":"hi"}],"max_tokens":10}"#;
 const BEDROCK_BODY: &str = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":10,"messages":[{"content":"hi","role":"user"}]}"#;
+
+/// A long conversation, about 100 KB of JSON: 40 turns of 2.5 KB. As the client sends it, or
+/// (`bedrock`) as the proxy forwards it.
+pub fn large_body(bedrock: bool) -> String {
+    let turns: Vec<serde_json::Value> = (0..40)
+        .map(|i| {
+            serde_json::json!({
+                "role": if i % 2 == 0 { "user" } else { "assistant" },
+                "content": format!("turn {i}: {}", "lorem ipsum dolor sit amet \"quoted\" ".repeat(80)),
+            })
+        })
+        .collect();
+    let mut body = serde_json::json!({"messages": turns, "max_tokens": 1024});
+    if bedrock {
+        body["anthropic_version"] = "bedrock-2023-05-31".into();
+    }
+    body.to_string()
+}
 
 pub struct Options {
     pub quick: bool,
@@ -48,6 +70,7 @@ pub struct Options {
     streams: Vec<usize>,
     concurrency: Vec<usize>,
     seconds: Option<f64>,
+    pub proxy_env: Vec<(String, String)>,
 }
 
 impl Options {
@@ -61,6 +84,7 @@ impl Options {
             streams: vec![1_000, 10_000],
             concurrency: vec![1, 16, 64],
             seconds: None,
+            proxy_env: Vec::new(),
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -77,6 +101,11 @@ impl Options {
                 "--concurrency" => o.concurrency = numbers(&value()?)?,
                 "--seconds" => {
                     o.seconds = Some(value()?.parse().map_err(|e| format!("--seconds: {e}"))?)
+                }
+                "--proxy-env" => {
+                    let kv = value()?;
+                    let (k, v) = kv.split_once('=').ok_or("--proxy-env needs K=V")?;
+                    o.proxy_env.push((k.to_string(), v.to_string()));
                 }
                 "-h" | "--help" => return Err(USAGE.into()),
                 other => return Err(format!("unknown argument '{other}'\n\n{USAGE}")),
@@ -147,7 +176,7 @@ impl Fake {
         self.guard.0.id()
     }
 
-    /// (TCP connections accepted so far, streams held now).
+    /// (TCP connections that carried a model request so far, streams held now).
     fn stats(&self) -> (u64, u64) {
         let body = http_get(self.addr, "/bench/stats").expect("fake stats");
         let mut it = body.split_whitespace().map(|n| n.parse().unwrap_or(0));
@@ -173,7 +202,7 @@ impl Proxy {
 
     /// Start the proxy against the fake; answers it with the time from spawn to the first 200
     /// on `/health`.
-    fn spawn(bin: &Path, fake: SocketAddr, log: &str) -> (Proxy, Duration) {
+    fn spawn(bin: &Path, fake: SocketAddr, opts: &Options) -> (Proxy, Duration) {
         let dir = tempfile::tempdir().expect("scratch directory");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -203,7 +232,8 @@ impl Proxy {
                 "bench/secret/key/not/a/real/one/000000000",
             )
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("RUST_LOG", log)
+            .env("RUST_LOG", &opts.log)
+            .envs(opts.proxy_env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log_file)
@@ -357,7 +387,7 @@ fn main() {
     let mut proxy = None;
     for _ in 0..starts {
         drop(proxy.take());
-        let (p, t) = Proxy::spawn(&bin, fake.addr, &opts.log);
+        let (p, t) = Proxy::spawn(&bin, fake.addr, &opts);
         startup.push(t);
         proxy = Some(p);
     }
@@ -429,11 +459,44 @@ fn main() {
             let d = run("direct", &direct);
             let p = run("proxy", &via_proxy);
             report.latency.push(LatencyRow {
+                kind: Load::Closed,
                 load: format!("concurrency {concurrency}"),
                 direct: d,
                 proxy: p,
             });
         }
+        // Long conversations are common: the body is parsed, checked, transformed,
+        // serialized and hashed for the signature.
+        let large_proxy = Arc::new(Target::new(proxy.addr, "/invoke", &large_body(false)));
+        let large_direct = Arc::new(
+            Target::new(
+                fake.addr,
+                &format!("{MODEL_PATH}/invoke"),
+                &large_body(true),
+            )
+            .with_headers(&[("accept", "application/json")]),
+        );
+        let run = |path: &'static str, target: &Arc<Target>| {
+            eprintln!("/invoke {path}, concurrency 1, 100 KB request body");
+            pause();
+            let s = runtime.block_on(load::closed_loop(
+                target.clone(),
+                1,
+                warmup,
+                measure,
+                pids.clone(),
+            ));
+            check(&s, path);
+            s
+        };
+        let d = run("direct", &large_direct);
+        let p = run("proxy", &large_proxy);
+        report.latency.push(LatencyRow {
+            kind: Load::LargeBody,
+            load: "concurrency 1, 100 KB body".into(),
+            direct: d,
+            proxy: p,
+        });
     }
 
     if opts.runs("rate") {
@@ -454,6 +517,7 @@ fn main() {
         let d = run("direct", &direct);
         let p = run("proxy", &via_proxy);
         report.latency.push(LatencyRow {
+            kind: Load::Rate,
             load: "1,000 req/s (open loop)".into(),
             direct: d,
             proxy: p,
@@ -504,8 +568,13 @@ fn main() {
         for &n in &opts.streams {
             report
                 .memory
-                .push(open_streams(&runtime, &bin, &fake, &opts.log, n));
+                .push(open_streams(&runtime, &bin, &fake, &opts, n));
         }
+    }
+
+    if opts.runs("micro") {
+        eprintln!("micro: the proxy's own per-request work, in process");
+        report.micro = micro::run(CLIENT_BODY);
     }
 
     let table = report.markdown();
@@ -541,11 +610,11 @@ fn open_streams(
     runtime: &tokio::runtime::Runtime,
     bin: &Path,
     fake: &Fake,
-    log: &str,
+    opts: &Options,
     n: usize,
 ) -> MemoryRow {
     eprintln!("memory: {n} open streams (fresh proxy)");
-    let (proxy, _) = Proxy::spawn(bin, fake.addr, log);
+    let (proxy, _) = Proxy::spawn(bin, fake.addr, opts);
     std::thread::sleep(Duration::from_millis(200));
     let fresh_kb = procfs::rss_kb(proxy.pid());
     let held = Arc::new(Target::new(

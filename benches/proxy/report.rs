@@ -7,7 +7,19 @@ use std::time::Duration;
 use crate::load::{percentile_ms, Samples};
 use crate::Options;
 
+/// What load a latency row was measured under.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Load {
+    /// N workers back to back, the bench's small body.
+    Closed,
+    /// Fixed 1,000 requests per second.
+    Rate,
+    /// One worker, a 100 KB body.
+    LargeBody,
+}
+
 pub struct LatencyRow {
+    pub kind: Load,
     pub load: String,
     pub direct: Samples,
     pub proxy: Samples,
@@ -49,6 +61,7 @@ pub struct Report {
     commit: String,
     fd_limit: u64,
     log: String,
+    env: String,
     pub startup: Vec<Duration>,
     pub idle_rss_kb: Option<u64>,
     pub rss_after_load_kb: Option<u64>,
@@ -56,6 +69,7 @@ pub struct Report {
     pub latency: Vec<LatencyRow>,
     pub stream: Option<StreamRow>,
     pub memory: Vec<MemoryRow>,
+    pub micro: Vec<(&'static str, f64)>,
 }
 
 fn ms(v: f64) -> String {
@@ -92,6 +106,11 @@ impl Report {
             commit,
             fd_limit,
             log: opts.log.clone(),
+            env: opts
+                .proxy_env
+                .iter()
+                .map(|(k, v)| format!(" `{k}={v}`"))
+                .collect(),
             startup: Vec::new(),
             idle_rss_kb: None,
             rss_after_load_kb: None,
@@ -99,6 +118,7 @@ impl Report {
             latency: Vec::new(),
             stream: None,
             memory: Vec::new(),
+            micro: Vec::new(),
         }
     }
 
@@ -108,9 +128,9 @@ impl Report {
         let _ = writeln!(w, "Machine: {}.  ", self.machine);
         let _ = writeln!(
             w,
-            "Run: {}; commit {}; proxy `RUST_LOG={}`; open-file limit {}. Load generator, fake \
+            "Run: {}; commit {}; proxy `RUST_LOG={}`{}; open-file limit {}. Load generator, fake \
              Bedrock and proxy share the machine. Latencies in ms.",
-            self.mode, self.commit, self.log, self.fd_limit
+            self.mode, self.commit, self.log, self.env, self.fd_limit
         );
         let mut targets: Vec<(String, String, String, bool)> = Vec::new();
 
@@ -153,7 +173,7 @@ impl Report {
             let closed: Vec<&LatencyRow> = self
                 .latency
                 .iter()
-                .filter(|r| r.load.starts_with("concurrency"))
+                .filter(|r| r.kind == Load::Closed)
                 .collect();
             if let (Some(bd), Some(bp)) = (
                 closed
@@ -189,7 +209,7 @@ impl Report {
                     cpu <= 50.0,
                 ));
             }
-            if let Some(r) = self.latency.iter().find(|r| r.load.starts_with("1,000")) {
+            if let Some(r) = self.latency.iter().find(|r| r.kind == Load::Rate) {
                 let a50 = r.proxy.pct_ms(50.0) - r.direct.pct_ms(50.0);
                 let a99 = r.proxy.pct_ms(99.0) - r.direct.pct_ms(99.0);
                 targets.push((
@@ -315,6 +335,18 @@ impl Report {
                 n.to_string(),
                 n <= 1,
             ));
+        }
+
+        if !self.micro.is_empty() {
+            let _ = writeln!(
+                w,
+                "\n#### The proxy's own per-request work, in process (no I/O)\n"
+            );
+            let _ = writeln!(w, "| Step | µs per call |");
+            let _ = writeln!(w, "|---|---:|");
+            for (what, ns) in &self.micro {
+                let _ = writeln!(w, "| {what} | {:.2} |", ns / 1000.0);
+            }
         }
 
         let _ = writeln!(w, "\n#### Against the targets\n");
