@@ -659,8 +659,12 @@ fn open_streams(
             }
         }
         row.open_secs = started.elapsed().as_secs_f64();
-        // Let every stream settle (keep-alive timers armed, buffers in place).
+        // Let every stream settle (keep-alive timers armed, buffers in place), then see what
+        // holding them costs: each gets a keep-alive comment every second.
         tokio::time::sleep(Duration::from_millis(1_500)).await;
+        let cpu = procfs::cpu_time(proxy.pid());
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        row.hold_cpu_pct = (procfs::cpu_time(proxy.pid()) - cpu).as_secs_f64() / 2.0 * 100.0;
         row.open_kb = procfs::rss_kb(proxy.pid());
         row.proxy_fds = procfs::open_fds(proxy.pid());
         row.fake_held = fake.stats().1;

@@ -47,6 +47,8 @@ pub struct MemoryRow {
     pub open_secs: f64,
     pub proxy_fds: usize,
     pub fake_held: u64,
+    /// Proxy CPU while the streams are open and idle (keep-alive comments), % of one core.
+    pub hold_cpu_pct: f64,
 }
 
 impl MemoryRow {
@@ -289,8 +291,8 @@ impl Report {
             );
             let _ = writeln!(
                 w,
-                "| … streams opened / failed / completed after release; proxy fds; held by the fake; time to open | {} / {} / {}; {}; {}; {:.1} s |",
-                m.opened, m.failed, m.completed, m.proxy_fds, m.fake_held, m.open_secs
+                "| … streams opened / failed / completed after release; proxy fds; held by the fake; time to open; proxy CPU while they idle | {} / {} / {}; {}; {}; {:.1} s; {:.0} % of a core |",
+                m.opened, m.failed, m.completed, m.proxy_fds, m.fake_held, m.open_secs, m.hold_cpu_pct
             );
             if let Some(e) = &m.first_error {
                 let _ = writeln!(w, "| … first failure | {} |", e.replace('|', "/"));
