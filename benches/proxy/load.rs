@@ -140,6 +140,27 @@ impl Samples {
         }
     }
 
+    /// Several runs as one: all latencies, windows and CPU times added up.
+    pub fn merge(runs: Vec<Samples>) -> Samples {
+        let mut lat = Vec::new();
+        let mut window = Duration::ZERO;
+        let mut errors = Vec::new();
+        let mut cpu: Vec<Duration> = Vec::new();
+        for r in runs {
+            lat.extend(r.lat_ns);
+            window += r.window;
+            errors.extend(r.first_error);
+            errors.extend((1..r.errors).map(|_| String::new()));
+            if cpu.len() < r.cpu.len() {
+                cpu.resize(r.cpu.len(), Duration::ZERO);
+            }
+            for (total, c) in cpu.iter_mut().zip(r.cpu) {
+                *total += c;
+            }
+        }
+        Samples::new(lat, window, errors, cpu)
+    }
+
     /// The `p`-th percentile (0–100) in milliseconds.
     pub fn pct_ms(&self, p: f64) -> f64 {
         percentile_ms(&self.lat_ns, p)

@@ -120,20 +120,86 @@ impl Options {
             .is_none_or(|o| o.iter().any(|p| p == phase))
     }
 
-    /// Warm-up and measured window of one load run.
-    fn window(&self) -> (Duration, Duration) {
-        let (warmup, measure) = if self.quick { (0.5, 2.0) } else { (2.0, 10.0) };
+    /// Rounds per comparison, and each round's warm-up and measured window. Direct and proxy
+    /// runs alternate round by round, so both see the same background load.
+    pub fn slices(&self) -> (usize, Duration, Duration) {
+        let (rounds, warmup, measure) = if self.quick {
+            (2, 0.3, 2.0)
+        } else {
+            (5, 0.5, 10.0)
+        };
+        let measure = self.seconds.unwrap_or(measure) / rounds as f64;
         (
+            rounds,
             Duration::from_secs_f64(warmup),
-            Duration::from_secs_f64(self.seconds.unwrap_or(measure)),
+            Duration::from_secs_f64(measure),
         )
     }
+}
+
+/// How a comparison drives load.
+#[derive(Clone, Copy)]
+enum Drive {
+    /// N workers, back to back.
+    Closed(usize),
+    /// A fixed number of requests per second.
+    Rate(f64),
+}
+
+/// The same load directly and through the proxy, alternating in rounds.
+fn compare(
+    runtime: &tokio::runtime::Runtime,
+    opts: &Options,
+    what: &str,
+    drive: Drive,
+    direct: &Arc<Target>,
+    proxy: &Arc<Target>,
+    pids: &[u32],
+) -> (Samples, Samples) {
+    let (rounds, warmup, measure) = opts.slices();
+    let mut runs = (Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        for (path, target) in [("direct", direct), ("proxy", proxy)] {
+            eprintln!("{what}: {path}, round {round}/{rounds}");
+            pause();
+            let target = target.clone();
+            let s = runtime.block_on(async {
+                match drive {
+                    Drive::Closed(n) => {
+                        load::closed_loop(target, n, warmup, measure, pids.to_vec()).await
+                    }
+                    Drive::Rate(r) => {
+                        load::open_loop(target, r, warmup, measure, pids.to_vec()).await
+                    }
+                }
+            });
+            check(&s, path);
+            if path == "direct" {
+                runs.0.push(s);
+            } else {
+                runs.1.push(s);
+            }
+        }
+    }
+    (Samples::merge(runs.0), Samples::merge(runs.1))
 }
 
 fn numbers(list: &str) -> Result<Vec<usize>, String> {
     list.split(',')
         .map(|n| n.trim().parse().map_err(|e| format!("'{n}': {e}")))
         .collect()
+}
+
+/// Children die with the benchmark, however it ends (Ctrl-C included).
+fn die_with_parent(command: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches only the child being started.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        })
+    }
 }
 
 /// A child process killed when dropped.
@@ -155,7 +221,7 @@ struct Fake {
 impl Fake {
     fn spawn() -> Fake {
         let exe = std::env::current_exe().expect("path of this benchmark binary");
-        let mut child = Command::new(exe)
+        let mut child = die_with_parent(&mut Command::new(exe))
             .arg("--fake-server")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -213,7 +279,7 @@ impl Proxy {
         let log_file = std::fs::File::create(&log_path).expect("proxy log file");
         let endpoint = format!("http://{fake}");
         let started = Instant::now();
-        let child = Command::new(bin)
+        let child = die_with_parent(&mut Command::new(bin))
             .current_dir(dir.path())
             .env_clear()
             .env("HOME", dir.path())
@@ -369,7 +435,6 @@ fn main() {
         .enable_all()
         .build()
         .expect("load generator runtime");
-    let (warmup, measure) = opts.window();
     let mut report = Report::new(&opts, procfs::machine(), git_describe(), fd_limit);
     let me = std::process::id();
 
@@ -443,21 +508,15 @@ fn main() {
 
     if opts.runs("invoke") {
         for &concurrency in &opts.concurrency {
-            let run = |path: &'static str, target: &Arc<Target>| {
-                eprintln!("/invoke {path}, concurrency {concurrency}");
-                pause();
-                let s = runtime.block_on(load::closed_loop(
-                    target.clone(),
-                    concurrency,
-                    warmup,
-                    measure,
-                    pids.clone(),
-                ));
-                check(&s, path);
-                s
-            };
-            let d = run("direct", &direct);
-            let p = run("proxy", &via_proxy);
+            let (d, p) = compare(
+                &runtime,
+                &opts,
+                &format!("/invoke, concurrency {concurrency}"),
+                Drive::Closed(concurrency),
+                &direct,
+                &via_proxy,
+                &pids,
+            );
             report.latency.push(LatencyRow {
                 kind: Load::Closed,
                 load: format!("concurrency {concurrency}"),
@@ -476,21 +535,15 @@ fn main() {
             )
             .with_headers(&[("accept", "application/json")]),
         );
-        let run = |path: &'static str, target: &Arc<Target>| {
-            eprintln!("/invoke {path}, concurrency 1, 100 KB request body");
-            pause();
-            let s = runtime.block_on(load::closed_loop(
-                target.clone(),
-                1,
-                warmup,
-                measure,
-                pids.clone(),
-            ));
-            check(&s, path);
-            s
-        };
-        let d = run("direct", &large_direct);
-        let p = run("proxy", &large_proxy);
+        let (d, p) = compare(
+            &runtime,
+            &opts,
+            "/invoke, concurrency 1, 100 KB body",
+            Drive::Closed(1),
+            &large_direct,
+            &large_proxy,
+            &pids,
+        );
         report.latency.push(LatencyRow {
             kind: Load::LargeBody,
             load: "concurrency 1, 100 KB body".into(),
@@ -500,22 +553,15 @@ fn main() {
     }
 
     if opts.runs("rate") {
-        let rate = 1_000.0;
-        let run = |path: &'static str, target: &Arc<Target>| {
-            eprintln!("/invoke {path}, fixed 1,000 req/s");
-            pause();
-            let s = runtime.block_on(load::open_loop(
-                target.clone(),
-                rate,
-                warmup,
-                measure,
-                pids.clone(),
-            ));
-            check(&s, path);
-            s
-        };
-        let d = run("direct", &direct);
-        let p = run("proxy", &via_proxy);
+        let (d, p) = compare(
+            &runtime,
+            &opts,
+            "/invoke, fixed 1,000 req/s",
+            Drive::Rate(1_000.0),
+            &direct,
+            &via_proxy,
+            &pids,
+        );
         report.latency.push(LatencyRow {
             kind: Load::Rate,
             load: "1,000 req/s (open loop)".into(),
@@ -526,40 +572,42 @@ fn main() {
 
     if opts.runs("stream") {
         let n = if opts.quick { 300 } else { 2_000 };
-        let run = |path: &'static str, target: &Arc<Target>, framing: Framing| {
-            eprintln!(
-                "/invoke_stream {path}: {n} answers of {} events",
-                fake::STREAM_EVENTS
-            );
-            pause();
-            runtime.block_on(async {
-                let mut conn = load::Conn::connect(target.addr).await.expect("connect");
-                let mut first = Vec::with_capacity(n);
-                let mut last = Vec::with_capacity(n);
-                for i in 0..n + n / 10 {
-                    let t = load::stream_once(&mut conn, target, framing)
-                        .await
-                        .unwrap_or_else(|e| panic!("stream {path}: {e}"));
-                    assert_eq!(t.events, fake::STREAM_EVENTS, "events of a {path} stream");
-                    // The first tenth warms up.
-                    if i >= n / 10 {
-                        first.push(t.first.as_nanos() as u64);
-                        last.push(t.last.as_nanos() as u64);
-                    }
+        eprintln!(
+            "/invoke_stream: {n} answers of {} events, direct and through the proxy in turn",
+            fake::STREAM_EVENTS
+        );
+        pause();
+        report.stream = Some(runtime.block_on(async {
+            let mut to_fake = load::Conn::connect(fake.addr).await.expect("connect");
+            let mut to_proxy = load::Conn::connect(proxy.addr).await.expect("connect");
+            let mut row = StreamRow::default();
+            // The first tenth warms up.
+            for i in 0..n + n / 10 {
+                let d = load::stream_once(&mut to_fake, &stream_direct, Framing::EventStream)
+                    .await
+                    .unwrap_or_else(|e| panic!("direct stream: {e}"));
+                let p = load::stream_once(&mut to_proxy, &stream_via_proxy, Framing::Sse)
+                    .await
+                    .unwrap_or_else(|e| panic!("stream through the proxy: {e}"));
+                assert_eq!(d.events, fake::STREAM_EVENTS, "events of a direct stream");
+                assert_eq!(p.events, fake::STREAM_EVENTS, "events through the proxy");
+                if i >= n / 10 {
+                    row.direct_first.push(d.first.as_nanos() as u64);
+                    row.direct_last.push(d.last.as_nanos() as u64);
+                    row.proxy_first.push(p.first.as_nanos() as u64);
+                    row.proxy_last.push(p.last.as_nanos() as u64);
                 }
-                first.sort_unstable();
-                last.sort_unstable();
-                (first, last)
-            })
-        };
-        let (df, dl) = run("direct", &stream_direct, Framing::EventStream);
-        let (pf, pl) = run("proxy", &stream_via_proxy, Framing::Sse);
-        report.stream = Some(StreamRow {
-            direct_first: df,
-            direct_last: dl,
-            proxy_first: pf,
-            proxy_last: pl,
-        });
+            }
+            for v in [
+                &mut row.direct_first,
+                &mut row.direct_last,
+                &mut row.proxy_first,
+                &mut row.proxy_last,
+            ] {
+                v.sort_unstable();
+            }
+            row
+        }));
     }
     report.rss_after_load_kb = Some(procfs::rss_kb(proxy.pid()));
     drop(proxy);

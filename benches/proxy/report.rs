@@ -25,6 +25,7 @@ pub struct LatencyRow {
     pub proxy: Samples,
 }
 
+#[derive(Default)]
 pub struct StreamRow {
     pub direct_first: Vec<u64>,
     pub direct_last: Vec<u64>,
@@ -96,10 +97,10 @@ fn verdict(ok: bool) -> &'static str {
 
 impl Report {
     pub fn new(opts: &Options, machine: String, commit: String, fd_limit: u64) -> Report {
-        let (warmup, measure) = opts.window();
+        let (rounds, warmup, measure) = opts.slices();
         Report {
             mode: format!(
-                "{} (each load run: {:.1} s warm-up, {:.0} s measured)",
+                "{} (each comparison: {rounds} rounds alternating direct and proxy, each {:.1} s warm-up + {:.1} s measured)",
                 if opts.quick { "quick" } else { "full" },
                 warmup.as_secs_f64(),
                 measure.as_secs_f64()
