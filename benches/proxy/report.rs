@@ -296,7 +296,14 @@ impl Report {
                 m.opened, m.failed, m.completed, m.proxy_fds, m.fake_held, m.open_secs, m.hold_cpu_pct
             );
             if let Some(e) = &m.first_error {
-                let _ = writeln!(w, "| … first failure | {} |", e.replace('|', "/"));
+                // The proxy's error JSON: its message says enough.
+                let message = serde_json::from_str::<serde_json::Value>(
+                    e.split_once(": ").map_or(e.as_str(), |(_, body)| body),
+                )
+                .ok()
+                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+                .unwrap_or_else(|| e.clone());
+                let _ = writeln!(w, "| … first failure | {} |", message.replace('|', "/"));
             }
             targets.push((
                 format!("Memory per open stream ({})", m.streams),
