@@ -33,7 +33,7 @@ use std::sync::Arc;
 
 use std::collections::BTreeMap;
 
-use poem::listener::TcpAcceptor;
+use poem::listener::{Acceptor, TcpAcceptor};
 use serde::de::DeserializeOwned;
 
 use bedrock::{BedrockClient, CredentialStore};
@@ -300,11 +300,38 @@ impl App {
                 .check_exposure(&addr)
                 .map_err(StartError::Setup)?;
         }
-        let acceptor = TcpAcceptor::from_tokio(listener).map_err(StartError::Serve)?;
+        let acceptor = NoDelay(TcpAcceptor::from_tokio(listener).map_err(StartError::Serve)?);
         let endpoint = self.endpoint();
         poem::Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(endpoint, shutdown, Some(grace))
             .await
             .map_err(StartError::Serve)
+    }
+}
+
+/// Accepts connections with `TCP_NODELAY` set. Without it, Nagle's algorithm holds each small
+/// write (an SSE event, a short answer's last bytes) until the client acknowledges the
+/// previous one, and clients delay acknowledgements by up to 40 ms.
+struct NoDelay(TcpAcceptor);
+
+impl Acceptor for NoDelay {
+    type Io = tokio::net::TcpStream;
+
+    fn local_addr(&self) -> Vec<poem::web::LocalAddr> {
+        self.0.local_addr()
+    }
+
+    async fn accept(
+        &mut self,
+    ) -> std::io::Result<(
+        Self::Io,
+        poem::web::LocalAddr,
+        poem::web::RemoteAddr,
+        http::uri::Scheme,
+    )> {
+        let accepted = self.0.accept().await?;
+        // Best effort: a socket that refuses the option still works, only slower.
+        let _ = accepted.0.set_nodelay(true);
+        Ok(accepted)
     }
 }
