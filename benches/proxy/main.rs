@@ -290,6 +290,9 @@ impl Proxy {
                 "anthropic.bench-hold-v1:0",
             )
             .env("PROXY_PROFILES__HOLD__REGION", "us-east-1")
+            // No cap on concurrent Bedrock calls: the open-stream phase holds thousands, and
+            // the cap (64 by default) would refuse all but the first 64.
+            .env("PROXY_LIMITS__MAX_CONCURRENT_UPSTREAM", "0")
             .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", &endpoint)
             .env("AWS_ENDPOINT_URL_BEDROCK", &endpoint)
             .env("AWS_ACCESS_KEY_ID", "AKIDBENCHMARK0000000")
