@@ -286,7 +286,7 @@ impl Default for RawLimits {
     fn default() -> Self {
         RawLimits {
             max_body_bytes: 32 * 1024 * 1024,
-            max_concurrent_upstream: 64,
+            max_concurrent_upstream: 10_000,
             queue_timeout_secs: 10.0,
         }
     }
