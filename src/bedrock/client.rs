@@ -92,11 +92,19 @@ pub struct StreamOutput {
     pub events: BoxStream<'static, Result<Bytes, StreamError>>,
 }
 
+/// Who signs a request and how long it may take: the credentials' named AWS profile, the
+/// region signed for, the timeouts.
+pub(super) struct Signed<'a> {
+    pub aws_profile: Option<&'a str>,
+    pub region: &'a str,
+    pub timeouts: &'a Timeouts,
+}
+
 /// Calls Bedrock on behalf of the proxy. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct BedrockClient {
     http: HashMap<Duration, reqwest::Client>,
-    pub(super) credentials: CredentialStore,
+    credentials: CredentialStore,
 }
 
 /// One path segment, percent-encoded the way Bedrock's SDKs send it (`:` → `%3A`).
@@ -130,7 +138,7 @@ fn describe(e: &reqwest::Error) -> String {
     msg
 }
 
-pub(super) fn map_send_error(e: reqwest::Error) -> ProxyError {
+fn map_send_error(e: reqwest::Error) -> ProxyError {
     if e.is_timeout() {
         ProxyError::Timeout(describe(&e))
     } else {
@@ -167,8 +175,8 @@ impl BedrockClient {
             .ok_or_else(|| ProxyError::Internal("no HTTP client configured".into()))
     }
 
-    /// Sign and send one attempt; answer the response once its headers arrived with a 2xx
-    /// status, or the error Bedrock answered with.
+    /// Sign and send one attempt of a runtime operation; answer the response once its headers
+    /// arrived with a 2xx status, or the error Bedrock answered with.
     async fn send(
         &self,
         profile: &Profile,
@@ -177,13 +185,8 @@ impl BedrockClient {
         number: AttemptNumber,
         extra: &ExtraHeaders,
     ) -> Result<reqwest::Response, AttemptError> {
-        let before = AttemptError::before_response;
-        let url = model_url(&profile.runtime_endpoint, &profile.model_id, op).map_err(before)?;
-        let creds = self
-            .credentials
-            .get(profile.aws_profile.as_deref())
-            .await
-            .map_err(before)?;
+        let url = model_url(&profile.runtime_endpoint, &profile.model_id, op)
+            .map_err(AttemptError::before_response)?;
         let mut headers = HeaderMap::new();
         // As the AWS SDKs do: one id for all attempts of a call, and the attempt number. Both
         // are signed, so every attempt carries a signature of its own.
@@ -220,36 +223,62 @@ impl BedrockClient {
         for (name, value) in extra {
             headers.insert(name.clone(), value.clone());
         }
+        let target = Signed {
+            aws_profile: profile.aws_profile.as_deref(),
+            region: &profile.region,
+            timeouts: &profile.timeouts,
+        };
+        self.signed_send(http::Method::POST, url, headers, body, &target)
+            .await
+    }
+
+    /// The one way any request reaches Bedrock (runtime or control plane): credentials, SigV4
+    /// over `headers` (which must hold every header to sign), send on the pooled client, the
+    /// first-byte timeout, and Bedrock's error answer for a non-2xx status.
+    pub(super) async fn signed_send(
+        &self,
+        method: http::Method,
+        url: reqwest::Url,
+        mut headers: HeaderMap,
+        body: Bytes,
+        target: &Signed<'_>,
+    ) -> Result<reqwest::Response, AttemptError> {
+        let before = AttemptError::before_response;
+        let creds = self
+            .credentials
+            .get(target.aws_profile)
+            .await
+            .map_err(before)?;
         sign_request(
-            "POST",
+            method.as_str(),
             &url,
             &mut headers,
             &body,
             &creds,
-            &profile.region,
+            target.region,
             SystemTime::now(),
         )
         .map_err(before)?;
+        let timeouts = target.timeouts;
         let request = self
-            .http_for(&profile.timeouts)
+            .http_for(timeouts)
             .map_err(before)?
-            .post(url)
+            .request(method, url)
             .headers(headers)
             .body(body);
-        let mut response =
-            match tokio::time::timeout(profile.timeouts.first_byte, request.send()).await {
-                Err(_) => {
-                    return Err(before(ProxyError::Timeout(format!(
-                        "no response within {:?} (first_byte_timeout)",
-                        profile.timeouts.first_byte
-                    ))))
-                }
-                Ok(r) => r.map_err(|e| before(map_send_error(e)))?,
-            };
+        let mut response = match tokio::time::timeout(timeouts.first_byte, request.send()).await {
+            Err(_) => {
+                return Err(before(ProxyError::Timeout(format!(
+                    "no response within {:?} (first_byte_timeout)",
+                    timeouts.first_byte
+                ))))
+            }
+            Ok(r) => r.map_err(|e| before(map_send_error(e)))?,
+        };
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             let headers = response.headers().clone();
-            let body = read_body(&mut response, profile.timeouts.idle)
+            let body = read_body(&mut response, timeouts.idle)
                 .await
                 .map_err(AttemptError::after_response)?;
             return Err(AttemptError::after_response(upstream_error(

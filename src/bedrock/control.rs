@@ -5,14 +5,11 @@
 //! (new values such as `INFERENCE_PROFILE` appear without notice), and the AWS-shaped routes
 //! hand the same objects back to AWS SDKs, whose field names must survive untouched.
 
-use std::time::SystemTime;
-
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use serde_json::Value;
 
-use super::client::{map_send_error, path_segment, read_body, BedrockClient};
-use super::signing::sign_request;
-use super::types::upstream_error;
+use super::client::{path_segment, read_body, BedrockClient, Signed};
 use crate::error::ProxyError;
 use crate::profiles::Timeouts;
 
@@ -88,37 +85,22 @@ impl BedrockClient {
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
-        let creds = self.credentials.get(scope.aws_profile.as_deref()).await?;
         let mut headers = HeaderMap::new();
         headers.insert(
             http::header::ACCEPT,
             HeaderValue::from_static("application/json"),
         );
-        sign_request(
-            "GET",
-            &url,
-            &mut headers,
-            b"",
-            &creds,
-            &scope.region,
-            SystemTime::now(),
-        )?;
-        let request = self.http_for(timeouts)?.get(url).headers(headers);
-        let mut response = tokio::time::timeout(timeouts.first_byte, request.send())
+        let target = Signed {
+            aws_profile: scope.aws_profile.as_deref(),
+            region: &scope.region,
+            timeouts,
+        };
+        let mut response = self
+            .signed_send(http::Method::GET, url, headers, Bytes::new(), &target)
             .await
-            .map_err(|_| {
-                ProxyError::Timeout(format!(
-                    "no control-plane response within {:?} (first_byte_timeout)",
-                    timeouts.first_byte
-                ))
-            })?
-            .map_err(map_send_error)?;
-        let status = response.status().as_u16();
+            .map_err(|e| e.error)?;
         let headers = response.headers().clone();
         let body = read_body(&mut response, timeouts.idle).await?;
-        if !(200..300).contains(&status) {
-            return Err(upstream_error(status, &headers, &body));
-        }
         serde_json::from_slice(&body).map_err(|e| ProxyError::Upstream {
             status: 502,
             error_type: "InvalidUpstreamResponse".into(),
