@@ -5,6 +5,7 @@
 //! `subtle` compares without an early exit; every configured key is compared each time, so the
 //! time taken does not depend on which key (if any) matched.
 
+use crate::bedrock::signing::client_credential;
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
@@ -69,14 +70,8 @@ pub fn presented_keys(headers: &http::HeaderMap) -> Vec<&[u8]> {
     // access key id: `Authorization: AWS4-HMAC-SHA256 Credential=KEY/…`. The signature is not
     // checked (the proxy does not know the secret), so this is as strong as a bearer token.
     for v in headers.get_all(http::header::AUTHORIZATION) {
-        if let Some(rest) = v.as_bytes().strip_prefix(b"AWS4-HMAC-SHA256 ") {
-            let credential = rest
-                .split(|b| *b == b',')
-                .map(<[u8]>::trim_ascii)
-                .find_map(|part| part.strip_prefix(b"Credential="));
-            if let Some(c) = credential {
-                keys.push(c.split(|b| *b == b'/').next().unwrap_or_default());
-            }
+        if let Some((access_key, _region)) = client_credential(v.as_bytes()) {
+            keys.push(access_key);
         }
     }
     keys.retain(|k| !k.is_empty());

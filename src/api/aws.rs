@@ -21,6 +21,7 @@ use super::models::cached_json;
 use super::payload::{Described, JsonOf, RawResponse};
 use super::ApiTags;
 use crate::bedrock::control::ModelFilters;
+use crate::bedrock::signing::client_credential;
 use crate::catalog::{Catalog, Lookup, Query as CatalogQuery, Target};
 use crate::config::valid_region;
 use crate::error::{ApiError, Dialect, ProxyError};
@@ -50,12 +51,9 @@ impl Described for InferenceProfileDoc {
 /// The region of the credential scope in a SigV4 `Authorization` header
 /// (`AWS4-HMAC-SHA256 Credential=AKID/20261125/eu-central-1/bedrock/aws4_request, …`).
 pub fn signed_region(headers: &http::HeaderMap) -> Option<String> {
-    let auth = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-    let credential = auth
-        .strip_prefix("AWS4-HMAC-SHA256")?
-        .split(',')
-        .find_map(|part| part.trim().strip_prefix("Credential="))?;
-    let region = credential.split('/').nth(2)?;
+    let auth = headers.get(http::header::AUTHORIZATION)?;
+    let (_access_key, region) = client_credential(auth.as_bytes())?;
+    let region = std::str::from_utf8(region).ok()?;
     valid_region(region).then(|| region.to_string())
 }
 

@@ -28,6 +28,21 @@ pub fn host_header(url: &reqwest::Url) -> Option<String> {
     })
 }
 
+/// The credential of a client's SigV4 `Authorization` header
+/// (`AWS4-HMAC-SHA256 Credential=AKID/20261125/eu-central-1/bedrock/aws4_request, …`) split
+/// into its parts: `(access key id, region)`. The signature is not checked.
+pub fn client_credential(authorization: &[u8]) -> Option<(&[u8], &[u8])> {
+    let rest = authorization.strip_prefix(b"AWS4-HMAC-SHA256")?;
+    let credential = rest
+        .split(|b| *b == b',')
+        .map(<[u8]>::trim_ascii)
+        .find_map(|part| part.strip_prefix(b"Credential="))?;
+    let mut parts = credential.split(|b| *b == b'/');
+    let access_key = parts.next()?;
+    let region = parts.nth(1)?;
+    Some((access_key, region))
+}
+
 /// Add the SigV4 headers (`authorization`, `x-amz-date`, maybe `x-amz-security-token`) to
 /// `headers`, which must already hold every other header that is to be signed.
 pub fn sign_request(
