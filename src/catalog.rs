@@ -144,10 +144,7 @@ impl Catalog {
     /// else the default profile's credentials with the region's standard endpoint.
     pub fn target_for_region(&self, profiles: &Profiles, region: &str) -> Target {
         let default = profiles.default_profile();
-        let in_region = std::iter::once(default)
-            .chain(profiles.iter())
-            .find(|p| p.region == region);
-        match in_region {
+        match profiles.in_region(region) {
             Some(p) => Catalog::target_for_profile(p),
             None => Target {
                 scope: Scope {

@@ -90,6 +90,14 @@ impl Profiles {
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Profile>> {
         self.by_name.values()
     }
+
+    /// A profile in `region` whose settings (credentials, endpoints, timeouts) a call to that
+    /// region can borrow: the default profile when it is there, else the first by name.
+    pub fn in_region(&self, region: &str) -> Option<&Arc<Profile>> {
+        std::iter::once(&self.default)
+            .chain(self.by_name.values())
+            .find(|p| p.region == region)
+    }
 }
 
 /// A cross-region inference geography, from the prefix of an inference-profile id.

@@ -92,9 +92,7 @@ impl RoutingConfig {
         }
         let default = profiles.default_profile();
         let region = self.region_for(target, &default.region);
-        let base = std::iter::once(default)
-            .chain(profiles.iter())
-            .find(|p| p.region == region);
+        let base = profiles.in_region(&region);
         let mut settings = base.unwrap_or(default).settings.clone();
         if base.is_none() {
             settings.runtime_endpoint = self
