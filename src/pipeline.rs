@@ -47,7 +47,8 @@ pub enum BodyMode {
 pub struct ClientRequest<'a> {
     /// The client's headers (transformers may read them).
     pub headers: &'a http::HeaderMap,
-    pub body: &'a [u8],
+    /// The client's body (cheap to clone: each attempt of a verbatim body shares it).
+    pub body: Bytes,
     pub mode: BodyMode,
     /// Request headers passed on to Bedrock (`X-Amzn-Bedrock-*`).
     pub extra: &'a ExtraHeaders,
@@ -64,9 +65,9 @@ impl ClientRequest<'_> {
     ) -> Result<Bytes, ProxyError> {
         match self.mode {
             BodyMode::Transform => {
-                prepare_body(profile, endpoint, self.headers, self.body, legacy_form)
+                prepare_body(profile, endpoint, self.headers, &self.body, legacy_form)
             }
-            BodyMode::Verbatim => Ok(Bytes::copy_from_slice(self.body)),
+            BodyMode::Verbatim => Ok(self.body.clone()),
         }
     }
 }
@@ -211,7 +212,7 @@ impl Pipeline {
         &self,
         profile: Option<&str>,
         headers: &'a http::HeaderMap,
-        raw: &'a [u8],
+        raw: Bytes,
     ) -> Result<(Arc<Profile>, ClientRequest<'a>), ApiError> {
         let start = self
             .profiles
@@ -231,7 +232,7 @@ impl Pipeline {
         &self,
         profile: Option<&str>,
         headers: &http::HeaderMap,
-        raw: &[u8],
+        raw: Bytes,
     ) -> Result<InvokeAnswer, ApiError> {
         let (start, request) = self.proxy_request(profile, headers, raw)?;
         self.invoke_on(start, &request).await
@@ -335,7 +336,7 @@ impl Pipeline {
         &self,
         profile: Option<&str>,
         headers: &http::HeaderMap,
-        raw: &[u8],
+        raw: Bytes,
     ) -> Result<StreamStart, ApiError> {
         let (start, request) = self.proxy_request(profile, headers, raw)?;
         self.invoke_stream_on(start, &request).await

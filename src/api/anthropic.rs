@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
+use bytes::Bytes;
 use poem::http::StatusCode;
 use poem::{Body, Request, Response};
 use poem_openapi::param::{Path, Query};
@@ -92,9 +93,9 @@ fn invalid(message: impl Into<String>) -> poem::Error {
 impl AnthropicApi {
     /// Parse the body, route its `model`, merge `anthropic-beta` into `anthropic_beta`.
     /// Answers the profile, the body to send on, and whether a stream was asked for.
-    fn route(&self, req: &Request, raw: &[u8]) -> poem::Result<(Arc<Profile>, Vec<u8>, bool)> {
+    fn route(&self, req: &Request, raw: Bytes) -> poem::Result<(Arc<Profile>, Bytes, bool)> {
         let mut body: Map<String, Value> =
-            parse_body(raw).map_err(|e| ApiError::from(e).with_attempts(0))?;
+            parse_body(&raw).map_err(|e| ApiError::from(e).with_attempts(0))?;
         let model = match body.get("model") {
             Some(Value::String(m)) if !m.trim().is_empty() => m.trim().to_string(),
             Some(_) => return Err(invalid("model: must be a non-empty string")),
@@ -115,7 +116,8 @@ impl AnthropicApi {
             .filter(|b| !b.is_empty())
             .map(str::to_string)
             .collect();
-        if !betas.is_empty() {
+        let betas_merged = !betas.is_empty();
+        if betas_merged {
             let list = body
                 .entry("anthropic_beta")
                 .or_insert_with(|| Value::Array(Vec::new()));
@@ -135,8 +137,15 @@ impl AnthropicApi {
             .routing
             .route(&self.pipeline.profiles, &model)
             .map_err(|e| ApiError::from(e).with_attempts(0))?;
-        let bytes = serde_json::to_vec(&body)
-            .map_err(|e| ApiError::from(ProxyError::Internal(e.to_string())))?;
+        // Only a merged `anthropic-beta` header changes the body here.
+        let bytes = if betas_merged {
+            Bytes::from(
+                serde_json::to_vec(&body)
+                    .map_err(|e| ApiError::from(ProxyError::Internal(e.to_string())))?,
+            )
+        } else {
+            raw
+        };
         Ok((routed.profile, bytes, stream))
     }
 
@@ -180,10 +189,10 @@ impl AnthropicApi {
         _key: ClientKey,
         body: JsonBody,
     ) -> poem::Result<RawResponse<MessagesDoc>> {
-        let (profile, body, stream) = self.route(req, &body.0)?;
+        let (profile, body, stream) = self.route(req, body.0)?;
         let request = ClientRequest {
             headers: req.headers(),
-            body: &body,
+            body,
             mode: BodyMode::Transform,
             extra: &[],
         };
@@ -226,7 +235,7 @@ impl AnthropicApi {
         _key: ClientKey,
         body: JsonBody,
     ) -> poem::Result<RawResponse<JsonOf<TokenCount>>> {
-        let (profile, body, _) = self.route(req, &body.0)?;
+        let (profile, body, _) = self.route(req, body.0)?;
         let profile = for_count_tokens(&profile);
         let headers = req.headers();
         let legacy = AtomicBool::new(false);
@@ -239,7 +248,7 @@ impl AnthropicApi {
                         "body": base64::engine::general_purpose::STANDARD.encode(&invoke)
                     } }
                 });
-                Ok(bytes::Bytes::from(wrapped.to_string()))
+                Ok(Bytes::from(wrapped.to_string()))
             })
             .await?;
         let in_profile = |e: ProxyError| {

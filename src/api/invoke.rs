@@ -57,7 +57,7 @@ impl InvokeApi {
     ) -> poem::Result<RawResponse<InvokeJson>> {
         let answer = self
             .pipeline
-            .invoke(profile.0.as_deref(), req.headers(), &body.0)
+            .invoke(profile.0.as_deref(), req.headers(), body.0)
             .await?;
         let out = answer.output;
         let response = Response::builder()
@@ -98,7 +98,7 @@ impl InvokeApi {
     ) -> poem::Result<RawResponse<InvokeSse>> {
         let start = self
             .pipeline
-            .invoke_stream(profile.0.as_deref(), req.headers(), &body.0)
+            .invoke_stream(profile.0.as_deref(), req.headers(), body.0)
             .await?;
         let response = Response::builder()
             .content_type("text/event-stream")

@@ -50,7 +50,7 @@ impl NativeApi {
         req: &Request,
         model_id: &str,
         op: Operation,
-        body: &[u8],
+        body: bytes::Bytes,
     ) -> poem::Result<RawResponse<D>> {
         let pipeline = &self.pipeline;
         let routed = pipeline
@@ -149,8 +149,7 @@ impl NativeApi {
         model_id: Path<String>,
         body: JsonBody,
     ) -> poem::Result<RawResponse<NativeDoc>> {
-        self.call(req, &model_id.0, Operation::Invoke, &body.0)
-            .await
+        self.call(req, &model_id.0, Operation::Invoke, body.0).await
     }
 
     /// InvokeModelWithResponseStream (Bedrock's route)
@@ -170,7 +169,7 @@ impl NativeApi {
         model_id: Path<String>,
         body: JsonBody,
     ) -> poem::Result<RawResponse<NativeStreamDoc>> {
-        self.call(req, &model_id.0, Operation::InvokeStream, &body.0)
+        self.call(req, &model_id.0, Operation::InvokeStream, body.0)
             .await
     }
 
@@ -188,7 +187,7 @@ impl NativeApi {
         model_id: Path<String>,
         body: JsonBody,
     ) -> poem::Result<RawResponse<NativeDoc>> {
-        self.call(req, &model_id.0, Operation::Converse, &body.0)
+        self.call(req, &model_id.0, Operation::Converse, body.0)
             .await
     }
 
@@ -206,7 +205,7 @@ impl NativeApi {
         model_id: Path<String>,
         body: JsonBody,
     ) -> poem::Result<RawResponse<NativeStreamDoc>> {
-        self.call(req, &model_id.0, Operation::ConverseStream, &body.0)
+        self.call(req, &model_id.0, Operation::ConverseStream, body.0)
             .await
     }
 
@@ -227,7 +226,7 @@ impl NativeApi {
         model_id: Path<String>,
         body: JsonBody,
     ) -> poem::Result<RawResponse<NativeDoc>> {
-        self.call(req, &model_id.0, Operation::CountTokens, &body.0)
+        self.call(req, &model_id.0, Operation::CountTokens, body.0)
             .await
     }
 }
