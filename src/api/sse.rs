@@ -50,9 +50,7 @@ pub fn frame(item: &StreamItem, flavor: Flavor) -> Bytes {
         StreamItem::Error(e) => {
             let kind = match flavor {
                 Flavor::Proxy => e.kind.as_str(),
-                Flavor::Anthropic => crate::error::anthropic_error_type(
-                    crate::bedrock::types::stream_exception_status(&e.kind),
-                ),
+                Flavor::Anthropic => crate::error::anthropic_error_type(e.status()),
             };
             let body = serde_json::json!({
                 "type": "error",
