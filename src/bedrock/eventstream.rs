@@ -35,13 +35,13 @@ impl StreamError {
         }
     }
 
-    /// The error to answer with while nothing has been sent to the client yet, so a status
-    /// can still say what happened (`ThrottlingException` → 429, …).
     /// The HTTP status this error stands for (what it is answered with before any output).
     pub fn status(&self) -> u16 {
         stream_exception_status(&self.kind)
     }
 
+    /// The error to answer with while nothing has been sent to the client yet, so a status
+    /// can still say what happened (`ThrottlingException` → 429, …).
     pub fn before_output(self, upstream_request_id: Option<String>) -> ProxyError {
         ProxyError::Upstream {
             status: self.status(),
