@@ -77,18 +77,21 @@ fn check_key(settings: &GuardSettings, req: &Request) -> Result<(), ProxyError> 
     }
 }
 
-/// Refuse a declared `Content-Length` over the limit; cap the body stream at the limit. The
-/// returned flag is set if the stream went over it.
+/// Refuse a declared `Content-Length` over the limit; cap a body of undeclared length
+/// (chunked) at the limit as it streams. The returned flag is set if the stream went over it.
 fn limit_body(req: &mut Request, limit: u64) -> Result<Arc<AtomicBool>, ProxyError> {
     let declared = req
         .headers()
         .get(poem::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(ProxyError::PayloadTooLarge { limit });
-    }
     let exceeded = Arc::new(AtomicBool::new(false));
+    match declared {
+        Some(n) if n > limit => return Err(ProxyError::PayloadTooLarge { limit }),
+        // hyper reads exactly the declared length: nothing to count.
+        Some(_) => return Ok(exceeded),
+        None => {}
+    }
     let flag = exceeded.clone();
     let mut seen: u64 = 0;
     let limited = req.take_body().into_bytes_stream().map(move |chunk| {
