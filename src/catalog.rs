@@ -16,11 +16,10 @@ use moka::future::Cache;
 use moka::ops::compute::{CompResult, Op};
 use serde_json::Value;
 
-use crate::bedrock::control::{ModelFilters, Scope};
+use crate::bedrock::control::{ControlTarget, ModelFilters, Scope};
 use crate::bedrock::BedrockClient;
 use crate::config::ModelsConfig;
 use crate::error::ProxyError;
-use crate::profiles::{Profile, Profiles, Timeouts};
 
 /// What is asked of the control plane.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -99,13 +98,6 @@ pub struct Lookup {
     pub refresh_error: Option<String>,
 }
 
-/// Where a control-plane call goes, and with which timeouts.
-#[derive(Debug, Clone)]
-pub struct Target {
-    pub scope: Scope,
-    pub timeouts: Timeouts,
-}
-
 /// The cached control plane.
 #[derive(Debug)]
 pub struct Catalog {
@@ -127,40 +119,15 @@ impl Catalog {
         }
     }
 
-    /// The control plane of a profile's region, with its endpoint and credentials.
-    pub fn target_for_profile(profile: &Profile) -> Target {
-        Target {
-            scope: Scope {
-                endpoint: profile.control_endpoint.clone(),
-                region: profile.region.clone(),
-                aws_profile: profile.aws_profile.clone(),
-            },
-            timeouts: profile.timeouts,
-        }
-    }
-
-    /// The control plane of `region` (e.g. the region an AWS SDK signed for): the settings
-    /// of the default profile when it is in that region, else of the first profile that is,
-    /// else the default profile's credentials with the region's standard endpoint.
-    pub fn target_for_region(&self, profiles: &Profiles, region: &str) -> Target {
-        let default = profiles.default_profile();
-        match profiles.in_region(region) {
-            Some(p) => Catalog::target_for_profile(p),
-            None => Target {
-                scope: Scope {
-                    endpoint: self.config.endpoint_for(region),
-                    region: region.to_string(),
-                    aws_profile: default.aws_profile.clone(),
-                },
-                timeouts: default.timeouts,
-            },
-        }
+    /// The `[models]` settings (TTL, endpoints).
+    pub fn config(&self) -> &ModelsConfig {
+        &self.config
     }
 
     /// Answer `query` from the cache or from AWS (see the module docs for the rules).
     pub async fn lookup(
         &self,
-        target: &Target,
+        target: &ControlTarget,
         query: Query,
         refresh: bool,
     ) -> Result<Lookup, ProxyError> {
@@ -237,7 +204,7 @@ impl Catalog {
         }
     }
 
-    async fn fetch(&self, target: &Target, query: &Query) -> Result<Value, ProxyError> {
+    async fn fetch(&self, target: &ControlTarget, query: &Query) -> Result<Value, ProxyError> {
         let (scope, timeouts) = (&target.scope, &target.timeouts);
         let c = &self.client;
         Ok(match query {

@@ -1,16 +1,7 @@
-//! Every error the proxy can answer with, and the one place where an error becomes HTTP.
-//!
-//! `ProxyError` is what the pipeline, the Bedrock client and the transformers return.
-//! `ApiError` adds the profile the request was routed to. `error_response` turns any
-//! `poem::Error` (ours, poem-openapi's parse errors, routing 404s) into the single JSON shape:
-//!
-//! ```json
-//! {"error":{"type":"ThrottlingException","message":"…","status":429,"profile":"eu","request_id":"…"}}
-//! ```
-
-use poem::http::StatusCode;
-use poem::{Body, Response};
-use poem_openapi::Object;
+//! Every error of the proxy's domain, without any web framework: what the pipeline, the
+//! Bedrock client and the transformers return. Each kind knows the HTTP status it stands for;
+//! how it is written on the wire (the proxy's, AWS's, Anthropic's shape) is the business of
+//! each front end's dialect in `http::render`.
 
 /// What went wrong, without any HTTP detail except the status each kind maps to.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +28,14 @@ pub enum ProxyError {
         status: u16,
         error_type: String,
         message: String,
+        upstream_request_id: Option<String>,
+    },
+
+    /// A stream failed before anything was sent to the client (an exception as its first
+    /// frame, a cut, silence), so a status can still say what happened.
+    #[error("{}", error.message)]
+    Stream {
+        error: StreamError,
         upstream_request_id: Option<String>,
     },
 
@@ -79,29 +78,25 @@ pub enum ProxyError {
 
 impl ProxyError {
     /// The HTTP status this error is answered with.
-    pub fn status(&self) -> StatusCode {
+    pub fn status(&self) -> u16 {
         match self {
-            ProxyError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            ProxyError::UnknownProfile { .. } | ProxyError::UnknownModel { .. } => {
-                StatusCode::NOT_FOUND
-            }
-            ProxyError::Credentials { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            ProxyError::Upstream { status, .. } => {
-                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
-            }
-            ProxyError::Unreachable(_) => StatusCode::BAD_GATEWAY,
-            ProxyError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ProxyError::InvalidRequest(_) => 400,
+            ProxyError::UnknownProfile { .. } | ProxyError::UnknownModel { .. } => 404,
+            ProxyError::Credentials { .. } | ProxyError::Internal(_) => 500,
+            ProxyError::Upstream { status, .. } if (100..600).contains(status) => *status,
+            ProxyError::Upstream { .. } | ProxyError::Unreachable(_) => 502,
+            ProxyError::Stream { error, .. } => error.status(),
+            ProxyError::Timeout(_) => 504,
             ProxyError::Transformer { on_response, .. } => {
                 if *on_response {
-                    StatusCode::BAD_GATEWAY
+                    502
                 } else {
-                    StatusCode::BAD_REQUEST
+                    400
                 }
             }
-            ProxyError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ProxyError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ProxyError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ProxyError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::PayloadTooLarge { .. } => 413,
+            ProxyError::Unauthorized(_) => 401,
+            ProxyError::Overloaded { .. } => 503,
         }
     }
 
@@ -113,6 +108,7 @@ impl ProxyError {
             ProxyError::UnknownModel { .. } => "UnknownModel",
             ProxyError::Credentials { .. } => "CredentialsUnavailable",
             ProxyError::Upstream { error_type, .. } => error_type,
+            ProxyError::Stream { error, .. } => error.kind.name(),
             ProxyError::Unreachable(_) => "UpstreamUnreachable",
             ProxyError::Timeout(_) => "UpstreamTimeout",
             ProxyError::Transformer { .. } => "TransformerError",
@@ -132,6 +128,21 @@ impl ProxyError {
                 retry_after_secs, ..
             } => vec![("retry-after", retry_after_secs.to_string())],
             _ => Vec::new(),
+        }
+    }
+
+    /// Bedrock's own request id, when Bedrock answered.
+    pub fn upstream_request_id(&self) -> Option<&str> {
+        match self {
+            ProxyError::Upstream {
+                upstream_request_id,
+                ..
+            }
+            | ProxyError::Stream {
+                upstream_request_id,
+                ..
+            } => upstream_request_id.as_deref(),
+            _ => None,
         }
     }
 
@@ -161,6 +172,11 @@ impl ApiError {
         self.attempts = Some(attempts);
         self
     }
+
+    /// A client error found before any call to Bedrock.
+    pub fn refused(error: ProxyError) -> ApiError {
+        ApiError::from(error).with_attempts(0)
+    }
 }
 
 impl From<ProxyError> for ApiError {
@@ -173,188 +189,126 @@ impl From<ProxyError> for ApiError {
     }
 }
 
-impl poem::error::ResponseError for ApiError {
-    fn status(&self) -> StatusCode {
-        self.error.status()
+/// What ended a stream early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamErrorKind {
+    /// Bedrock sent an exception (or error) frame: its name, e.g. `ThrottlingException`.
+    Exception(String),
+    /// The connection broke, a frame was corrupt, or Bedrock closed mid-frame.
+    Interrupted,
+    /// Bedrock went silent for longer than the idle timeout.
+    Timeout,
+    /// A response transformer failed on an event (its error type, e.g. `TransformerError`).
+    Transformer(String),
+}
+
+impl StreamErrorKind {
+    /// The name clients see in an error event: the exception name, `stream_interrupted` or
+    /// `stream_timeout`.
+    pub fn name(&self) -> &str {
+        match self {
+            StreamErrorKind::Exception(name) | StreamErrorKind::Transformer(name) => name,
+            StreamErrorKind::Interrupted => "stream_interrupted",
+            StreamErrorKind::Timeout => "stream_timeout",
+        }
+    }
+
+    /// A transport failure (nothing the model said), which the retry loop treats like a
+    /// failed connection.
+    pub fn is_transport(&self) -> bool {
+        matches!(
+            self,
+            StreamErrorKind::Interrupted | StreamErrorKind::Timeout
+        )
     }
 }
 
-/// The one JSON error shape (also used by the OpenAPI document).
-#[derive(Debug, Clone, Object)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-/// The fields of an error answer.
-#[derive(Debug, Clone, Object)]
-pub struct ErrorDetail {
-    /// Bedrock's exception name (`ThrottlingException`, `ValidationException`, …) or the
-    /// proxy's own (`InvalidRequest`, `UnknownProfile`, `UpstreamTimeout`, …).
-    #[oai(rename = "type")]
-    pub kind: String,
-    /// What went wrong and, for client errors, what to fix.
+/// Why a stream ended early, and what Bedrock (or the proxy) said about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", kind.name())]
+pub struct StreamError {
+    pub kind: StreamErrorKind,
     pub message: String,
-    /// The HTTP status, repeated for clients that only keep the body.
-    pub status: u16,
-    /// The profile the request was routed to, when it got that far.
-    #[oai(skip_serializing_if_is_none)]
-    pub profile: Option<String>,
-    /// This request's id (also in the `x-request-id` response header).
-    pub request_id: String,
-    /// Bedrock's own request id, when Bedrock answered.
-    #[oai(skip_serializing_if_is_none)]
-    pub upstream_request_id: Option<String>,
-    /// Valid profile names, when the profile was unknown.
-    #[oai(skip_serializing_if_is_none)]
-    pub valid_profiles: Option<Vec<String>>,
 }
 
-impl ErrorDetail {
-    /// Build the detail for any error the server produced.
-    pub fn from_poem(err: &poem::Error, request_id: &str) -> ErrorDetail {
-        if let Some(api) = err.downcast_ref::<ApiError>() {
-            let e = &api.error;
-            return ErrorDetail {
-                kind: e.error_type().to_string(),
-                message: e.to_string(),
-                status: e.status().as_u16(),
-                profile: api.profile.clone(),
-                request_id: request_id.to_string(),
-                upstream_request_id: match e {
-                    ProxyError::Upstream {
-                        upstream_request_id,
-                        ..
-                    } => upstream_request_id.clone(),
-                    _ => None,
-                },
-                valid_profiles: match e {
-                    ProxyError::UnknownProfile { valid, .. } => Some(valid.clone()),
-                    _ => None,
-                },
-            };
+impl StreamError {
+    pub fn interrupted(message: impl Into<String>) -> Self {
+        StreamError {
+            kind: StreamErrorKind::Interrupted,
+            message: message.into(),
         }
-        // Errors poem or poem-openapi raised before our handler ran.
-        let status = err.status();
-        let kind = match status {
-            StatusCode::NOT_FOUND => "NotFound",
-            StatusCode::METHOD_NOT_ALLOWED => "MethodNotAllowed",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "UnsupportedMediaType",
-            StatusCode::PAYLOAD_TOO_LARGE => "PayloadTooLarge",
-            s if s.is_client_error() => "InvalidRequest",
-            _ => "InternalError",
-        };
-        let message = match status {
-            StatusCode::NOT_FOUND => "no such route; see /docs for the API".to_string(),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                format!("{err}; send the body as JSON with 'Content-Type: application/json'")
-            }
-            _ => err.to_string(),
-        };
-        ErrorDetail {
-            kind: kind.to_string(),
-            message,
-            status: status.as_u16(),
-            profile: None,
-            request_id: request_id.to_string(),
-            upstream_request_id: None,
-            valid_profiles: None,
+    }
+
+    pub fn timeout(message: impl Into<String>) -> Self {
+        StreamError {
+            kind: StreamErrorKind::Timeout,
+            message: message.into(),
+        }
+    }
+
+    pub fn exception(name: impl Into<String>, message: impl Into<String>) -> Self {
+        StreamError {
+            kind: StreamErrorKind::Exception(name.into()),
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status this error stands for (what it is answered with before any output).
+    pub fn status(&self) -> u16 {
+        match &self.kind {
+            StreamErrorKind::Exception(name) => exception_status(name),
+            StreamErrorKind::Interrupted => 502,
+            StreamErrorKind::Transformer(_) => 500,
+            StreamErrorKind::Timeout => 504,
+        }
+    }
+
+    /// The error to answer with while nothing has been sent to the client yet.
+    pub fn before_output(self, upstream_request_id: Option<String>) -> ProxyError {
+        ProxyError::Stream {
+            error: self,
+            upstream_request_id,
         }
     }
 }
 
-/// Which error format the clients of a route understand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    /// The proxy's own shape, `{"error":{…}}`.
-    Proxy,
-    /// AWS's REST-JSON shape, for the AWS-shaped routes that AWS SDKs and the AWS CLI call:
-    /// `{"message":"…"}` with the exception name in `x-amzn-ErrorType`.
-    Aws,
-    /// Anthropic's shape, for `/v1/…`:
-    /// `{"type":"error","error":{"type":"rate_limit_error","message":"…"},"request_id":"…"}`.
-    Anthropic,
-}
-
-/// Anthropic's error `type` for an HTTP status.
-pub fn anthropic_error_type(status: u16) -> &'static str {
-    match status {
-        401 => "authentication_error",
-        403 => "permission_error",
-        404 => "not_found_error",
-        413 => "request_too_large",
-        429 => "rate_limit_error",
-        503 | 529 => "overloaded_error",
-        s if s >= 500 => "api_error",
-        _ => "invalid_request_error",
-    }
-}
-
-impl Dialect {
-    /// The dialect of the route a request path belongs to.
-    pub fn for_path(path: &str) -> Dialect {
-        let under = |p: &str| path == p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/'));
-        if ["/foundation-models", "/inference-profiles", "/model"]
-            .into_iter()
-            .any(under)
-        {
-            Dialect::Aws
-        } else if under("/v1") {
-            Dialect::Anthropic
-        } else {
-            Dialect::Proxy
-        }
-    }
-}
-
-/// The AWS exception name for an error type of the proxy's own.
-fn aws_error_type(kind: &str) -> &str {
+/// The HTTP status of an exception Bedrock sent inside a stream.
+fn exception_status(kind: &str) -> u16 {
     match kind {
-        "InvalidRequest" => "ValidationException",
-        "UnknownProfile" | "UnknownModel" | "NotFound" => "ResourceNotFoundException",
-        "Unauthorized" => "UnrecognizedClientException",
-        "ProxyOverloaded" => "ServiceUnavailableException",
-        other => other,
+        "ThrottlingException" | "ModelNotReadyException" => 429,
+        "ValidationException" => 400,
+        "AccessDeniedException" => 403,
+        "ResourceNotFoundException" => 404,
+        "ModelStreamErrorException" | "ModelErrorException" => 424,
+        "ModelTimeoutException" => 408,
+        "ServiceUnavailableException" => 503,
+        _ => 500,
     }
 }
 
-/// Response header: how many calls to Bedrock the proxy made for this request.
-pub const ATTEMPTS_HEADER: &str = "x-proxy-attempts";
+/// A failed attempt, and whether any byte of Bedrock's response had arrived. After that a
+/// transport failure (cut connection, silence) is not retried: the model may already be
+/// running, and an answer may be half delivered.
+#[derive(Debug)]
+pub struct AttemptError {
+    pub error: ProxyError,
+    pub response_started: bool,
+}
 
-/// Turn any error into the JSON error response. The only place errors become HTTP.
-pub fn error_response(err: &poem::Error, request_id: &str, dialect: Dialect) -> Response {
-    let detail = ErrorDetail::from_poem(err, request_id);
-    let status = StatusCode::from_u16(detail.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = Response::builder()
-        .status(status)
-        .content_type("application/json");
-    if let Some(api) = err.downcast_ref::<ApiError>() {
-        for (name, value) in api.error.headers() {
-            response = response.header(name, value);
-        }
-        if let Some(n) = api.attempts {
-            response = response.header(ATTEMPTS_HEADER, n.to_string());
+impl AttemptError {
+    /// A failure before any response byte arrived (connect error, first-byte timeout, …).
+    pub fn before_response(error: ProxyError) -> Self {
+        AttemptError {
+            error,
+            response_started: false,
         }
     }
-    let body = match dialect {
-        Dialect::Proxy => poem_openapi::types::ToJSON::to_json_string(&ErrorBody { error: detail }),
-        Dialect::Aws => {
-            response = response
-                .header("x-amzn-ErrorType", aws_error_type(&detail.kind))
-                .header("x-amzn-RequestId", request_id);
-            serde_json::json!({ "message": detail.message }).to_string()
+
+    /// A failure once Bedrock had started answering.
+    pub fn after_response(error: ProxyError) -> Self {
+        AttemptError {
+            error,
+            response_started: true,
         }
-        Dialect::Anthropic => {
-            response = response.header("request-id", request_id);
-            serde_json::json!({
-                "type": "error",
-                "error": {
-                    "type": anthropic_error_type(detail.status),
-                    "message": detail.message,
-                },
-                "request_id": request_id,
-            })
-            .to_string()
-        }
-    };
-    response.body(Body::from_string(body))
+    }
 }

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::ProfileConfig;
+use crate::bedrock::control::{ControlTarget, Scope};
+use crate::bedrock::Target;
+use crate::config::{ModelsConfig, ProfileConfig};
 use crate::error::ProxyError;
 use crate::transform::{RequestChain, ResponseChain};
 
@@ -25,13 +27,49 @@ pub struct Timeouts {
     pub idle: Duration,
 }
 
-/// One routable profile: its checked settings plus its transformer chains.
-/// Derefs to the settings, so `profile.model_id` reads as it should.
+/// One routable profile: its checked settings, where its calls go, and its transformer
+/// chains. Derefs to the settings, so `profile.model_id` reads as it should.
 #[derive(Debug)]
 pub struct Profile {
     pub settings: ProfileConfig,
+    /// The runtime target its calls go to (built once from the settings).
+    pub target: Target,
     pub request_chain: RequestChain,
     pub response_chain: ResponseChain,
+}
+
+impl Profile {
+    pub fn new(
+        settings: ProfileConfig,
+        request_chain: RequestChain,
+        response_chain: ResponseChain,
+    ) -> Profile {
+        let target = Target {
+            endpoint: settings.runtime_endpoint.clone(),
+            model_id: settings.model_id.clone(),
+            region: settings.region.clone(),
+            aws_profile: settings.aws_profile.clone(),
+            timeouts: settings.timeouts,
+        };
+        Profile {
+            settings,
+            target,
+            request_chain,
+            response_chain,
+        }
+    }
+
+    /// The control plane of this profile's region, with its endpoint and credentials.
+    pub fn control_target(&self) -> ControlTarget {
+        ControlTarget {
+            scope: Scope {
+                endpoint: self.control_endpoint.clone(),
+                region: self.region.clone(),
+                aws_profile: self.aws_profile.clone(),
+            },
+            timeouts: self.timeouts,
+        }
+    }
 }
 
 impl std::ops::Deref for Profile {
@@ -89,6 +127,24 @@ impl Profiles {
 
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Profile>> {
         self.by_name.values()
+    }
+
+    /// The control plane of `region` (e.g. the region an AWS SDK signed for): the settings
+    /// of the default profile when it is in that region, else of the first profile that is,
+    /// else the default profile's credentials with the region's standard endpoint.
+    pub fn control_target(&self, models: &ModelsConfig, region: &str) -> ControlTarget {
+        let default = &self.default;
+        match self.in_region(region) {
+            Some(p) => p.control_target(),
+            None => ControlTarget {
+                scope: Scope {
+                    endpoint: models.endpoint_for(region),
+                    region: region.to_string(),
+                    aws_profile: default.aws_profile.clone(),
+                },
+                timeouts: default.timeouts,
+            },
+        }
     }
 
     /// A profile in `region` whose settings (credentials, endpoints, timeouts) a call to that

@@ -2,10 +2,9 @@
 //! exponential backoff and full jitter, fallback profiles, and the cap on concurrent upstream
 //! calls.
 //!
-//! [`run`] is the one loop every front end goes through (via `Pipeline::call_invoke` and
-//! `Pipeline::call_stream`): it takes the profile a request was routed to, a function that
-//! prepares the Bedrock body for a profile from the client's request, and a function that makes
-//! one attempt. It holds a slot of the [`UpstreamLimiter`] for the whole request, retries what
+//! [`run`] is the one loop every call goes through (from `Pipeline::execute`): it takes the
+//! profile a request was routed to and an [`Attempts`]: what prepares the Bedrock body for a
+//! profile from the client's request, and what makes one attempt. It holds a slot of the [`UpstreamLimiter`] for the whole request, retries what
 //! [`retryable`] allows with the profile's [`RetryPolicy`], then moves down the profile's
 //! fallback chain. Each attempt is a new signed request (the client signs afresh and numbers
 //! the attempt in `amz-sdk-request`, as the AWS SDKs do).
@@ -17,7 +16,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::error::{ApiError, ProxyError};
+use crate::bedrock::AttemptNumber;
+use crate::core::prepare::Prepared;
+use crate::error::{ApiError, AttemptError, ProxyError};
 use crate::profiles::{Profile, Profiles};
 
 /// How one profile retries. Defaults follow the AWS SDKs' "standard" retry mode.
@@ -57,33 +58,6 @@ impl RetryPolicy {
     }
 }
 
-/// A failed attempt, and whether any byte of Bedrock's response had arrived. After that a
-/// transport failure (cut connection, silence) is not retried: the model may already be
-/// running, and an answer may be half delivered.
-#[derive(Debug)]
-pub struct AttemptError {
-    pub error: ProxyError,
-    pub response_started: bool,
-}
-
-impl AttemptError {
-    /// A failure before any response byte arrived (connect error, first-byte timeout, …).
-    pub fn before_response(error: ProxyError) -> Self {
-        AttemptError {
-            error,
-            response_started: false,
-        }
-    }
-
-    /// A failure once Bedrock had started answering.
-    pub fn after_response(error: ProxyError) -> Self {
-        AttemptError {
-            error,
-            response_started: true,
-        }
-    }
-}
-
 /// Bedrock exceptions that say "try again".
 const RETRYABLE_TYPES: &[&str] = &[
     "ThrottlingException",
@@ -101,19 +75,20 @@ pub fn retryable(e: &AttemptError) -> bool {
     match &e.error {
         ProxyError::Upstream {
             status, error_type, ..
-        } => {
-            if error_type.starts_with("stream_") {
-                // A stream cut or silent before its first event: the transport rule applies.
-                return !e.response_started;
-            }
-            if (400..500).contains(status) && *status != 429 {
-                return false;
-            }
-            RETRYABLE_TYPES.contains(&error_type.as_str()) || RETRYABLE_STATUSES.contains(status)
-        }
+        } => retryable_exception(*status, error_type),
+        // A stream cut or silent before its first event: the transport rule applies.
+        ProxyError::Stream { error, .. } if error.kind.is_transport() => !e.response_started,
+        ProxyError::Stream { error, .. } => retryable_exception(error.status(), error.kind.name()),
         ProxyError::Unreachable(_) | ProxyError::Timeout(_) => !e.response_started,
         _ => false,
     }
+}
+
+fn retryable_exception(status: u16, error_type: &str) -> bool {
+    if (400..500).contains(&status) && status != 429 {
+        return false;
+    }
+    RETRYABLE_TYPES.contains(&error_type) || RETRYABLE_STATUSES.contains(&status)
 }
 
 /// The cap on requests calling Bedrock at the same time.
@@ -162,159 +137,164 @@ impl UpstreamLimiter {
 }
 
 /// A successful call: the value, the profile that answered, how many attempts were made in
-/// all (every profile counted), and the upstream slot, which a stream keeps until it ends.
+/// all (every profile counted), what preparing the body found, and the upstream slot, which
+/// a stream keeps until it ends.
 pub struct Answered<T> {
     pub value: T,
     pub profile: Arc<Profile>,
     pub attempts: u32,
+    pub legacy_form: bool,
     pub permit: UpstreamPermit,
+}
+
+/// What the retry loop needs from a call: its body for each profile tried, and one attempt.
+pub trait Attempts {
+    type Output;
+    /// The Bedrock body for `profile` from the client's request; runs once per profile tried.
+    fn prepare(&self, profile: &Profile) -> Result<Prepared, ProxyError>;
+    /// One signed call of `body` on `profile`.
+    fn attempt(
+        &self,
+        profile: &Profile,
+        body: Bytes,
+        number: AttemptNumber,
+    ) -> impl Future<Output = Result<Self::Output, AttemptError>> + Send;
+}
+
+/// The state of one request's run through its profiles.
+struct Run {
+    started: Instant,
+    invocation_id: uuid::Uuid,
+    attempts: u32,
+    last: Option<(Arc<Profile>, ProxyError)>,
 }
 
 /// Call Bedrock for a request routed to `start`, with retries, fallback profiles and the
 /// concurrency cap.
 ///
-/// `prepare` builds the body for a profile from the client's original request (the profile's
-/// own request transformers, model id, …); it runs once per profile tried. A failure to prepare
-/// for `start` is returned as is (nothing was sent); for a fallback profile it is logged and
-/// that profile is skipped. `attempt` makes one signed call. Errors carry the number of
+/// A failure to prepare the body for `start` is returned as is (nothing was sent); for a
+/// fallback profile it is logged and that profile is skipped. Errors carry the number of
 /// attempts made.
-pub async fn run<T, P, A, F>(
+pub async fn run<A: Attempts>(
     profiles: &Profiles,
     limiter: &UpstreamLimiter,
     start: Arc<Profile>,
-    prepare: P,
-    attempt: A,
-) -> Result<Answered<T>, ApiError>
-where
-    P: Fn(&Profile) -> Result<Bytes, ProxyError>,
-    A: Fn(Arc<Profile>, Bytes, AttemptNumber) -> F,
-    F: Future<Output = Result<T, AttemptError>>,
-{
-    let first_body = prepare(&start).map_err(|e| e.in_profile(&start.name).with_attempts(0))?;
-    let permit = limiter
-        .acquire()
-        .await
-        .map_err(|e| e.in_profile(&start.name).with_attempts(0))?;
-    let chain = std::iter::once(start.clone()).chain(
-        start
-            .fallback
-            .iter()
-            .filter_map(|name| profiles.resolve(Some(name)).ok()),
-    );
-    let started = Instant::now();
-    let invocation_id = uuid::Uuid::new_v4();
-    let mut attempts = 0u32;
-    let mut last: Option<(Arc<Profile>, ProxyError)> = None;
-    let mut first_body = Some(first_body);
-    for profile in chain {
-        let body = match first_body.take() {
-            Some(b) => b,
-            None => {
-                let policy = profile.retry;
-                if started.elapsed() >= policy.max_elapsed {
-                    tracing::warn!(
-                        profile = %profile.name,
-                        "not falling back: retry.max_elapsed_secs has passed"
-                    );
-                    break;
-                }
-                match prepare(&profile) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        tracing::warn!(profile = %profile.name, error = %e, "fallback profile skipped: the request cannot be prepared for it");
-                        continue;
-                    }
-                }
-            }
+    call: &A,
+) -> Result<Answered<A::Output>, ApiError> {
+    let refused = |e: ProxyError| e.in_profile(&start.name).with_attempts(0);
+    let first = call.prepare(&start).map_err(refused)?;
+    let permit = limiter.acquire().await.map_err(refused)?;
+    let mut run = Run {
+        started: Instant::now(),
+        invocation_id: uuid::Uuid::new_v4(),
+        attempts: 0,
+        last: None,
+    };
+    let fallbacks = start
+        .fallback
+        .iter()
+        .filter_map(|name| profiles.resolve(Some(name)).ok());
+    let mut first = Some(first);
+    for profile in std::iter::once(start.clone()).chain(fallbacks) {
+        let prepared = match first.take() {
+            Some(p) => p,
+            None => match prepare_fallback(call, &profile, &run) {
+                Fallback::Go(p) => p,
+                Fallback::Skip => continue,
+                Fallback::Stop => break,
+            },
         };
-        if let Some((from, e)) = &last {
-            tracing::warn!(
-                from = %from.name,
-                to = %profile.name,
-                error_type = e.error_type(),
-                "falling back to the next profile"
-            );
-        }
-        let policy = profile.retry;
-        for n in 1..=policy.max_attempts {
-            if n > 1 {
-                let delay = policy.backoff(n - 1);
-                if started.elapsed() + delay >= policy.max_elapsed {
-                    tracing::warn!(
-                        profile = %profile.name,
-                        "no more retries: retry.max_elapsed_secs would pass"
-                    );
-                    break;
-                }
-                tracing::info!(
-                    profile = %profile.name,
-                    attempt = n,
-                    max_attempts = policy.max_attempts,
-                    delay_ms = delay.as_millis() as u64,
-                    "retrying"
-                );
-                tokio::time::sleep(delay).await;
+        match on_profile(call, &profile, &prepared, &mut run).await {
+            Ok(value) => {
+                return Ok(Answered {
+                    value,
+                    profile,
+                    attempts: run.attempts,
+                    legacy_form: prepared.legacy_form,
+                    permit,
+                })
             }
-            attempts += 1;
-            let number = AttemptNumber {
-                invocation_id,
-                attempt: n,
-                max_attempts: policy.max_attempts,
-            };
-            match attempt(profile.clone(), body.clone(), number).await {
-                Ok(value) => {
-                    return Ok(Answered {
-                        value,
-                        profile,
-                        attempts,
-                        permit,
-                    })
-                }
-                Err(e) => {
-                    let again = retryable(&e);
-                    tracing::info!(
-                        profile = %profile.name,
-                        attempt = n,
-                        error_type = e.error.error_type(),
-                        retryable = again,
-                        "attempt failed"
-                    );
-                    if !again {
-                        return Err(e.error.in_profile(&profile.name).with_attempts(attempts));
-                    }
-                    last = Some((profile.clone(), e.error));
-                }
-            }
+            Err(Some(fatal)) => return Err(fatal),
+            Err(None) => {}
         }
     }
-    match last {
-        Some((profile, e)) => Err(e.in_profile(&profile.name).with_attempts(attempts)),
+    Err(match run.last {
+        Some((profile, e)) => e.in_profile(&profile.name).with_attempts(run.attempts),
         // Unreachable in practice: the first profile always makes at least one attempt.
-        None => Err(ProxyError::Internal("no attempt was made".into())
+        None => ProxyError::Internal("no attempt was made".into())
             .in_profile(&start.name)
-            .with_attempts(attempts)),
+            .with_attempts(run.attempts),
+    })
+}
+
+enum Fallback {
+    Go(Prepared),
+    Skip,
+    Stop,
+}
+
+/// Whether and with which body the request moves on to fallback profile `profile`.
+fn prepare_fallback<A: Attempts>(call: &A, profile: &Profile, run: &Run) -> Fallback {
+    if run.started.elapsed() >= profile.retry.max_elapsed {
+        tracing::warn!(profile = %profile.name, "not falling back: retry.max_elapsed_secs has passed");
+        return Fallback::Stop;
     }
-}
-
-/// Which attempt on the current profile this is, and the id shared by all attempts of one
-/// client request. Sent upstream (and signed) as the AWS SDKs do:
-/// `amz-sdk-invocation-id: <uuid>` and `amz-sdk-request: attempt=N; max=M`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AttemptNumber {
-    pub invocation_id: uuid::Uuid,
-    pub attempt: u32,
-    pub max_attempts: u32,
-}
-
-impl AttemptNumber {
-    /// A single attempt without retries.
-    pub fn single() -> AttemptNumber {
-        AttemptNumber {
-            invocation_id: uuid::Uuid::new_v4(),
-            attempt: 1,
-            max_attempts: 1,
+    match call.prepare(profile) {
+        Ok(p) => {
+            if let Some((from, e)) = &run.last {
+                tracing::warn!(from = %from.name, to = %profile.name, error_type = e.error_type(), "falling back to the next profile");
+            }
+            Fallback::Go(p)
+        }
+        Err(e) => {
+            tracing::warn!(profile = %profile.name, error = %e, "fallback profile skipped: the request cannot be prepared for it");
+            Fallback::Skip
         }
     }
+}
+
+/// Every attempt `profile`'s retry policy allows. `Err(None)`: exhausted with a retryable
+/// error (kept in `run.last`), so the next profile may be tried; `Err(Some)`: final.
+async fn on_profile<A: Attempts>(
+    call: &A,
+    profile: &Arc<Profile>,
+    prepared: &Prepared,
+    run: &mut Run,
+) -> Result<A::Output, Option<ApiError>> {
+    let policy = profile.retry;
+    for n in 1..=policy.max_attempts {
+        if n > 1 {
+            let delay = policy.backoff(n - 1);
+            if run.started.elapsed() + delay >= policy.max_elapsed {
+                tracing::warn!(profile = %profile.name, "no more retries: retry.max_elapsed_secs would pass");
+                break;
+            }
+            tracing::info!(profile = %profile.name, attempt = n, max_attempts = policy.max_attempts, delay_ms = delay.as_millis() as u64, "retrying");
+            tokio::time::sleep(delay).await;
+        }
+        run.attempts += 1;
+        let number = AttemptNumber {
+            invocation_id: run.invocation_id,
+            attempt: n,
+            max_attempts: policy.max_attempts,
+        };
+        match call.attempt(profile, prepared.body.clone(), number).await {
+            Ok(value) => return Ok(value),
+            Err(e) => {
+                let again = retryable(&e);
+                tracing::info!(profile = %profile.name, attempt = n, error_type = e.error.error_type(), retryable = again, "attempt failed");
+                if !again {
+                    return Err(Some(
+                        e.error
+                            .in_profile(&profile.name)
+                            .with_attempts(run.attempts),
+                    ));
+                }
+                run.last = Some((profile.clone(), e.error));
+            }
+        }
+    }
+    Err(None)
 }
 
 #[cfg(test)]
@@ -357,7 +337,13 @@ mod tests {
         assert!(retryable(&before(ProxyError::Unreachable("u".into()))));
         assert!(!retryable(&after(ProxyError::Timeout("t".into()))));
         assert!(!retryable(&after(ProxyError::Unreachable("u".into()))));
-        assert!(!retryable(&after(upstream(504, "stream_timeout"))));
+        let cut = |e: crate::error::StreamError| e.before_output(None);
+        assert!(!retryable(&after(cut(crate::error::StreamError::timeout(
+            "t"
+        )))));
+        assert!(retryable(&after(cut(
+            crate::error::StreamError::exception("ThrottlingException", "slow")
+        ))));
         assert!(!retryable(&before(ProxyError::Credentials {
             detail: "none".into()
         })));

@@ -104,11 +104,11 @@ impl RoutingConfig {
         settings.model_id = target.to_string();
         settings.region = region;
         Ok(Routed {
-            profile: Arc::new(Profile {
+            profile: Arc::new(Profile::new(
                 settings,
-                request_chain: RequestChain::framed(Vec::new()),
-                response_chain: ResponseChain::new(Vec::new()),
-            }),
+                RequestChain::framed(Vec::new()),
+                ResponseChain::new(Vec::new()),
+            )),
             direct: true,
         })
     }
@@ -129,11 +129,11 @@ pub fn for_count_tokens(profile: &Profile) -> Arc<Profile> {
     let mut settings = profile.settings.clone();
     settings.model_id = foundation_model_id(&settings.model_id).to_string();
     settings.fallback.clear();
-    Arc::new(Profile {
+    Arc::new(Profile::new(
         settings,
-        request_chain: profile.request_chain.clone(),
-        response_chain: ResponseChain::new(Vec::new()),
-    })
+        profile.request_chain.clone(),
+        ResponseChain::new(Vec::new()),
+    ))
 }
 
 #[cfg(test)]

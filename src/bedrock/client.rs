@@ -15,13 +15,13 @@ use futures_util::StreamExt;
 use http::{HeaderMap, HeaderValue};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use super::eventstream::{model_events, StreamError};
+use super::eventstream::model_events;
 use super::signing::sign_request;
 use super::types::{passthrough_headers, request_id, upstream_error};
 use super::CredentialStore;
-use crate::error::ProxyError;
-use crate::profiles::{Profile, Timeouts};
-use crate::resilience::{AttemptError, AttemptNumber};
+use crate::error::StreamError;
+use crate::error::{AttemptError, ProxyError};
+use crate::profiles::Timeouts;
 
 /// Characters kept as they are in a path segment: RFC 3986 unreserved.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -90,6 +90,30 @@ pub struct StreamOutput {
     pub upstream_request_id: Option<String>,
     /// Model events in order; ends after the last one, or with one `Err`.
     pub events: BoxStream<'static, Result<Bytes, StreamError>>,
+}
+
+/// Where one runtime call goes: the endpoint, the model id, the region signed for, whose
+/// credentials sign it and how long it may take. Plain data: the proxy's profiles build one
+/// each, once; the client knows nothing of profiles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// bedrock-runtime base URL, without a trailing slash.
+    pub endpoint: String,
+    pub model_id: String,
+    pub region: String,
+    /// Named AWS profile for credentials, if any.
+    pub aws_profile: Option<String>,
+    pub timeouts: Timeouts,
+}
+
+/// Which attempt of a call this is, and the id shared by all attempts of one client request.
+/// Sent upstream (and signed) as the AWS SDKs do: `amz-sdk-invocation-id: <uuid>` and
+/// `amz-sdk-request: attempt=N; max=M`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptNumber {
+    pub invocation_id: uuid::Uuid,
+    pub attempt: u32,
+    pub max_attempts: u32,
 }
 
 /// Who signs a request and how long it may take: the credentials' named AWS profile, the
@@ -179,13 +203,13 @@ impl BedrockClient {
     /// arrived with a 2xx status, or the error Bedrock answered with.
     async fn send(
         &self,
-        profile: &Profile,
+        target: &Target,
         op: Operation,
         body: Bytes,
         number: AttemptNumber,
         extra: &ExtraHeaders,
     ) -> Result<reqwest::Response, AttemptError> {
-        let url = model_url(&profile.runtime_endpoint, &profile.model_id, op)
+        let url = model_url(&target.endpoint, &target.model_id, op)
             .map_err(AttemptError::before_response)?;
         let mut headers = HeaderMap::new();
         // As the AWS SDKs do: one id for all attempts of a call, and the attempt number. Both
@@ -223,12 +247,12 @@ impl BedrockClient {
         for (name, value) in extra {
             headers.insert(name.clone(), value.clone());
         }
-        let target = Signed {
-            aws_profile: profile.aws_profile.as_deref(),
-            region: &profile.region,
-            timeouts: &profile.timeouts,
+        let signed = Signed {
+            aws_profile: target.aws_profile.as_deref(),
+            region: &target.region,
+            timeouts: &target.timeouts,
         };
-        self.signed_send(http::Method::POST, url, headers, body, &target)
+        self.signed_send(http::Method::POST, url, headers, body, &signed)
             .await
     }
 
@@ -288,35 +312,21 @@ impl BedrockClient {
         Ok(response)
     }
 
-    /// `InvokeModel`, one attempt without retries. Front ends call
-    /// `Pipeline::call_invoke`, which retries and falls back.
-    pub async fn invoke(&self, profile: &Profile, body: Bytes) -> Result<InvokeOutput, ProxyError> {
-        self.invoke_attempt(
-            profile,
-            Operation::Invoke,
-            body,
-            AttemptNumber::single(),
-            &[],
-        )
-        .await
-        .map_err(|e| e.error)
-    }
-
     /// A JSON operation (`InvokeModel`, `Converse`, `CountTokens`): one signed attempt, the
     /// whole answer.
-    pub async fn invoke_attempt(
+    pub async fn json(
         &self,
-        profile: &Profile,
+        target: &Target,
         op: Operation,
         body: Bytes,
         number: AttemptNumber,
         extra: &ExtraHeaders,
     ) -> Result<InvokeOutput, AttemptError> {
-        let mut response = self.send(profile, op, body, number, extra).await?;
+        let mut response = self.send(target, op, body, number, extra).await?;
         let status = response.status().as_u16();
         let headers = passthrough_headers(response.headers());
         let content_type = response.headers().get(http::header::CONTENT_TYPE).cloned();
-        let body = read_body(&mut response, profile.timeouts.idle)
+        let body = read_body(&mut response, target.timeouts.idle)
             .await
             .map_err(AttemptError::after_response)?;
         Ok(InvokeOutput {
@@ -327,52 +337,40 @@ impl BedrockClient {
         })
     }
 
-    /// `InvokeModelWithResponseStream`, one attempt without retries. Front ends call
-    /// `Pipeline::call_stream`, which retries and falls back.
-    pub async fn invoke_stream(
-        &self,
-        profile: &Profile,
-        body: Bytes,
-    ) -> Result<StreamOutput, ProxyError> {
-        self.invoke_stream_attempt(profile, body, AttemptNumber::single(), &[])
-            .await
-            .map_err(|e| e.error)
-    }
-
     /// `InvokeModelWithResponseStream`: one signed attempt; headers received, events decoded
     /// as they arrive.
-    pub async fn invoke_stream_attempt(
+    pub async fn events(
         &self,
-        profile: &Profile,
+        target: &Target,
         body: Bytes,
         number: AttemptNumber,
         extra: &ExtraHeaders,
     ) -> Result<StreamOutput, AttemptError> {
         let response = self
-            .send(profile, Operation::InvokeStream, body, number, extra)
+            .send(target, Operation::InvokeStream, body, number, extra)
             .await?;
         Ok(StreamOutput {
             headers: passthrough_headers(response.headers()),
             upstream_request_id: request_id(response.headers()),
-            events: model_events(response, profile.timeouts.idle).boxed(),
+            events: model_events(response, target.timeouts.idle).boxed(),
         })
     }
 
     /// Any operation, one signed attempt, answered once Bedrock's headers arrived with a 2xx
     /// status: the body is relayed as it arrives, never decoded or buffered.
-    pub async fn relay_attempt(
+    pub async fn relay(
         &self,
-        profile: &Profile,
+        target: &Target,
         op: Operation,
         body: Bytes,
         number: AttemptNumber,
         extra: &ExtraHeaders,
     ) -> Result<RawOutput, AttemptError> {
-        let response = self.send(profile, op, body, number, extra).await?;
+        let response = self.send(target, op, body, number, extra).await?;
         let status = response.status().as_u16();
         let headers = passthrough_headers(response.headers());
         let content_type = response.headers().get(http::header::CONTENT_TYPE).cloned();
-        let idle = profile.timeouts.idle;
+        let idle = target.timeouts.idle;
         let body = futures_util::stream::unfold(Some(response), move |state| async move {
             let mut response = state?;
             match tokio::time::timeout(idle, response.chunk()).await {

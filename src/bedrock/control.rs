@@ -23,6 +23,13 @@ pub struct Scope {
     pub aws_profile: Option<String>,
 }
 
+/// Where a control-plane call goes, and with which timeouts.
+#[derive(Debug, Clone)]
+pub struct ControlTarget {
+    pub scope: Scope,
+    pub timeouts: Timeouts,
+}
+
 /// ListFoundationModels filters, already normalised (see [`ModelFilters::new`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ModelFilters {

@@ -15,42 +15,7 @@ use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 
-use super::types::stream_exception_status;
-use crate::error::ProxyError;
-
-/// Why a stream ended early. `kind` is the exception name (`ThrottlingException`, …) or
-/// `stream_interrupted` / `stream_timeout` for transport failures.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{kind}: {message}")]
-pub struct StreamError {
-    pub kind: String,
-    pub message: String,
-}
-
-impl StreamError {
-    pub fn interrupted(message: impl Into<String>) -> Self {
-        StreamError {
-            kind: "stream_interrupted".into(),
-            message: message.into(),
-        }
-    }
-
-    /// The HTTP status this error stands for (what it is answered with before any output).
-    pub fn status(&self) -> u16 {
-        stream_exception_status(&self.kind)
-    }
-
-    /// The error to answer with while nothing has been sent to the client yet, so a status
-    /// can still say what happened (`ThrottlingException` → 429, …).
-    pub fn before_output(self, upstream_request_id: Option<String>) -> ProxyError {
-        ProxyError::Upstream {
-            status: self.status(),
-            error_type: self.kind,
-            message: self.message,
-            upstream_request_id,
-        }
-    }
-}
+use crate::error::StreamError;
 
 /// What one frame carried.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,20 +93,17 @@ impl EventDecoder {
             Some("event") => {}
             Some("exception") => {
                 let kind = header(&message, ":exception-type").unwrap_or("UnknownException");
-                return Err(StreamError {
-                    kind: pascal(kind),
-                    message: payload_message(message.payload()),
-                });
+                return Err(StreamError::exception(
+                    pascal(kind),
+                    payload_message(message.payload()),
+                ));
             }
             Some("error") => {
-                return Err(StreamError {
-                    kind: pascal(
-                        header(&message, ":error-code").unwrap_or("InternalServerException"),
-                    ),
-                    message: header(&message, ":error-message")
-                        .unwrap_or("Bedrock reported an error in the stream")
-                        .to_string(),
-                });
+                return Err(StreamError::exception(
+                    pascal(header(&message, ":error-code").unwrap_or("InternalServerException")),
+                    header(&message, ":error-message")
+                        .unwrap_or("Bedrock reported an error in the stream"),
+                ));
             }
             other => {
                 return Err(StreamError::interrupted(format!(
@@ -230,10 +192,9 @@ pub fn model_events(
                 Err(_) => {
                     st.done = true;
                     return Some((
-                        Err(StreamError {
-                            kind: "stream_timeout".into(),
-                            message: format!("Bedrock sent nothing for {idle:?} (idle_timeout)"),
-                        }),
+                        Err(StreamError::timeout(format!(
+                            "Bedrock sent nothing for {idle:?} (idle_timeout)"
+                        ))),
                         st,
                     ));
                 }
@@ -301,7 +262,7 @@ mod tests {
             br#"{"message":"slow down"}"#,
         ));
         let e = d.next_frame().unwrap_err();
-        assert_eq!(e.kind, "ThrottlingException");
+        assert_eq!(e.kind.name(), "ThrottlingException");
         assert_eq!(e.message, "slow down");
     }
 
@@ -312,7 +273,10 @@ mod tests {
         bytes[last] ^= 0x01;
         let mut d = EventDecoder::new();
         d.push(&bytes);
-        assert_eq!(d.next_frame().unwrap_err().kind, "stream_interrupted");
+        assert_eq!(
+            d.next_frame().unwrap_err().kind.name(),
+            "stream_interrupted"
+        );
     }
 
     /// The byte-exact vectors published with the AWS event-stream spec
@@ -405,7 +369,7 @@ mod encode_tests {
         }
         match decoder.next_frame() {
             Err(e) => {
-                assert_eq!(e.kind, "ThrottlingException");
+                assert_eq!(e.kind.name(), "ThrottlingException");
                 assert_eq!(e.message, "slow down");
             }
             other => panic!("expected the exception, got {other:?}"),

@@ -10,5 +10,8 @@ pub mod eventstream;
 pub mod signing;
 pub mod types;
 
-pub use client::{BedrockClient, ExtraHeaders, InvokeOutput, Operation, RawOutput, StreamOutput};
+pub use client::{
+    AttemptNumber, BedrockClient, ExtraHeaders, InvokeOutput, Operation, RawOutput, StreamOutput,
+    Target,
+};
 pub use credentials::CredentialStore;

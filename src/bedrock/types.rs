@@ -79,23 +79,6 @@ pub fn passthrough_headers(headers: &HeaderMap) -> Vec<(http::HeaderName, http::
         .collect()
 }
 
-/// The HTTP status for an exception Bedrock sent inside a stream, when the proxy can still
-/// answer with a status (nothing was sent to the client yet).
-pub fn stream_exception_status(kind: &str) -> u16 {
-    match kind {
-        "ThrottlingException" | "ModelNotReadyException" => 429,
-        "ValidationException" => 400,
-        "AccessDeniedException" => 403,
-        "ResourceNotFoundException" => 404,
-        "ModelStreamErrorException" | "ModelErrorException" => 424,
-        "ModelTimeoutException" => 408,
-        "ServiceUnavailableException" => 503,
-        "stream_timeout" => 504,
-        "stream_interrupted" => 502,
-        _ => 500,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,7 +95,7 @@ mod tests {
         let e = upstream_error(429, &h, br#"{"message":"warming up"}"#);
         assert_eq!(e.error_type(), "ModelNotReadyException");
         assert_eq!(e.to_string(), "warming up");
-        assert_eq!(e.status().as_u16(), 429);
+        assert_eq!(e.status(), 429);
 
         let e = upstream_error(
             400,

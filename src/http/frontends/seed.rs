@@ -2,38 +2,48 @@
 
 use std::sync::Arc;
 
-use poem::http::HeaderValue;
-use poem::{Body, Request, Response};
+use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::OpenApi;
 
-use super::guard::ClientKey;
-use super::middleware::PROFILE_HEADER;
-use super::payload::{InvokeJson, InvokeSse, JsonBody, RawResponse};
-use super::ApiTags;
-use crate::error::ATTEMPTS_HEADER;
-use crate::pipeline::Pipeline;
+use crate::bedrock::Operation;
+use crate::core::{Call, CallBody, Delivery, Pipeline};
+use crate::http::guard::ClientKey;
+use crate::http::payload::{InvokeJson, InvokeSse, JsonBody, RawResponse};
+use crate::http::render::{self, Dialect};
+use crate::http::ApiTags;
 
 pub struct InvokeApi {
     pub pipeline: Arc<Pipeline>,
     pub keepalive: std::time::Duration,
 }
 
-/// Add Bedrock's `x-amzn-*` headers, `x-proxy-profile` (the profile that answered) and
-/// `x-proxy-attempts` (calls made to Bedrock) to a response.
-pub(crate) fn with_headers(
-    mut response: Response,
-    upstream: Vec<(poem::http::HeaderName, HeaderValue)>,
-    profile: &str,
-    attempts: u32,
-) -> Response {
-    let headers = response.headers_mut();
-    headers.extend(upstream);
-    if let Ok(v) = HeaderValue::from_str(profile) {
-        headers.insert(PROFILE_HEADER, v);
+impl InvokeApi {
+    /// The body to the profile `?profile=` names (or the default), transformed.
+    async fn call(
+        &self,
+        req: &Request,
+        profile: Option<&str>,
+        body: bytes::Bytes,
+        op: Operation,
+    ) -> poem::Result<poem::Response> {
+        let delivery = match op {
+            Operation::InvokeStream => Delivery::Events,
+            _ => Delivery::Whole,
+        };
+        let answer = self
+            .pipeline
+            .execute(Call {
+                profile: self.pipeline.profile(profile)?,
+                op,
+                body: CallBody::Raw(body),
+                delivery,
+                headers: req.headers(),
+                extra: Vec::new(),
+            })
+            .await?;
+        Ok(render::answer(answer, Dialect::Proxy, self.keepalive))
     }
-    headers.insert(ATTEMPTS_HEADER, HeaderValue::from(attempts));
-    response
 }
 
 #[OpenApi]
@@ -55,26 +65,10 @@ impl InvokeApi {
         profile: Query<Option<String>>,
         body: JsonBody,
     ) -> poem::Result<RawResponse<InvokeJson>> {
-        let answer = self
-            .pipeline
-            .invoke(profile.0.as_deref(), req.headers(), body.0)
+        let response = self
+            .call(req, profile.0.as_deref(), body.0, Operation::Invoke)
             .await?;
-        let out = answer.output;
-        let response = Response::builder()
-            .status(poem::http::StatusCode::from_u16(out.status).unwrap_or_default())
-            .content_type(
-                out.content_type
-                    .as_ref()
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("application/json"),
-            )
-            .body(Body::from_bytes(out.body));
-        Ok(RawResponse::new(with_headers(
-            response,
-            out.headers,
-            &answer.profile.name,
-            answer.attempts,
-        )))
+        Ok(RawResponse::new(response))
     }
 
     /// Invoke a model, streaming
@@ -96,24 +90,9 @@ impl InvokeApi {
         profile: Query<Option<String>>,
         body: JsonBody,
     ) -> poem::Result<RawResponse<InvokeSse>> {
-        let start = self
-            .pipeline
-            .invoke_stream(profile.0.as_deref(), req.headers(), body.0)
+        let response = self
+            .call(req, profile.0.as_deref(), body.0, Operation::InvokeStream)
             .await?;
-        let response = Response::builder()
-            .content_type("text/event-stream")
-            .header("cache-control", "no-cache")
-            .header("x-accel-buffering", "no")
-            .body(Body::from_bytes_stream(super::sse::body(
-                start.items,
-                self.keepalive,
-                super::sse::Flavor::Proxy,
-            )));
-        Ok(RawResponse::new(with_headers(
-            response,
-            start.headers,
-            &start.profile.name,
-            start.attempts,
-        )))
+        Ok(RawResponse::new(response))
     }
 }

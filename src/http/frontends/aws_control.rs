@@ -14,18 +14,19 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::OpenApi;
 use serde_json::{json, Value};
 
-use super::docs::{
+use super::models::cached_json;
+use crate::bedrock::control::{ControlTarget, ModelFilters};
+use crate::bedrock::signing::client_credential;
+use crate::catalog::{Lookup, Query as CatalogQuery};
+use crate::config::valid_region;
+use crate::core::Pipeline;
+use crate::error::{ApiError, ProxyError};
+use crate::http::docs::{
     GetFoundationModelDoc, InferenceProfileDoc, ListFoundationModelsDoc, ListInferenceProfilesDoc,
 };
-use super::models::cached_json;
-use super::payload::{Described, JsonOf, RawResponse};
-use super::ApiTags;
-use crate::bedrock::control::ModelFilters;
-use crate::bedrock::signing::client_credential;
-use crate::catalog::{Catalog, Lookup, Query as CatalogQuery, Target};
-use crate::config::valid_region;
-use crate::error::{ApiError, Dialect, ProxyError};
-use crate::pipeline::Pipeline;
+use crate::http::payload::{Described, JsonOf, RawResponse};
+use crate::http::render::Dialect;
+use crate::http::ApiTags;
 
 pub struct AwsApi {
     pub pipeline: Arc<Pipeline>,
@@ -94,21 +95,26 @@ fn page(
 
 impl AwsApi {
     /// Where to ask: `?profile=`, else the signed region, else the default profile.
-    fn target(&self, req: &Request, profile: Option<&str>) -> poem::Result<Target> {
-        let profiles = &self.pipeline.profiles;
+    fn target(&self, req: &Request, profile: Option<&str>) -> poem::Result<ControlTarget> {
+        let pipeline = &self.pipeline;
         if let Some(name) = profile.filter(|p| !p.is_empty()) {
-            let p = profiles.resolve(Some(name)).map_err(ApiError::from)?;
-            return Ok(Catalog::target_for_profile(&p));
+            let p = pipeline
+                .profiles
+                .resolve(Some(name))
+                .map_err(ApiError::from)?;
+            return Ok(p.control_target());
         }
         Ok(match signed_region(req.headers()) {
-            Some(region) => self.pipeline.catalog.target_for_region(profiles, &region),
-            None => Catalog::target_for_profile(profiles.default_profile()),
+            Some(region) => pipeline
+                .profiles
+                .control_target(pipeline.catalog.config(), &region),
+            None => pipeline.profiles.default_profile().control_target(),
         })
     }
 
     async fn lookup(
         &self,
-        target: &Target,
+        target: &ControlTarget,
         query: CatalogQuery,
         refresh: bool,
     ) -> poem::Result<Lookup> {

@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use poem_openapi::{payload::Json, Object, OpenApi};
 
-use super::guard::ClientKey;
-use super::payload::Guarded;
-use super::ApiTags;
-use crate::pipeline::Pipeline;
+use crate::core::Pipeline;
+use crate::http::guard::ClientKey;
+use crate::http::payload::Guarded;
+use crate::http::ApiTags;
 use crate::transform::{Options, Origin, Step};
 
 pub struct ProfilesApi {

@@ -10,13 +10,13 @@ use poem_openapi::types::{Example, ToJSON};
 use poem_openapi::{Object, OpenApi};
 use serde_json::Value;
 
-use super::middleware::PROFILE_HEADER;
-use super::payload::{Described, JsonOf, RawResponse};
-use super::ApiTags;
 use crate::bedrock::control::ModelFilters;
-use crate::catalog::{profiles_by_model, CacheStatus, Catalog, Lookup, Query as CatalogQuery};
+use crate::catalog::{profiles_by_model, CacheStatus, Lookup, Query as CatalogQuery};
+use crate::core::Pipeline;
 use crate::error::ApiError;
-use crate::pipeline::Pipeline;
+use crate::http::payload::{Described, JsonOf, RawResponse};
+use crate::http::render::PROFILE_HEADER;
+use crate::http::ApiTags;
 
 /// Response header saying where an answer came from: `hit`, `miss` or `stale`.
 pub const CACHE_HEADER: &str = "x-proxy-cache";
@@ -168,7 +168,7 @@ impl ModelsApi {
             .profiles
             .resolve(profile.0.as_deref())
             .map_err(ApiError::from)?;
-        let target = Catalog::target_for_profile(&profile);
+        let target = profile.control_target();
         let filters = ModelFilters::new(
             provider.0.as_deref(),
             output_modality.0.as_deref(),

@@ -2,7 +2,7 @@
 
 use poem_openapi::{payload::Json, Object, OpenApi};
 
-use super::ApiTags;
+use crate::http::ApiTags;
 
 pub struct HealthApi;
 

@@ -15,7 +15,7 @@ use poem_openapi::types::Type;
 use poem_openapi::Object;
 
 use super::docs::{InvokeRequestDoc, InvokeResponseDoc, StreamEventDoc};
-use crate::error::{Dialect, ErrorBody};
+use super::render::{Dialect, ErrorBody, ATTEMPTS_HEADER};
 
 /// A JSON request body, kept as bytes.
 pub struct JsonBody(pub Bytes);
@@ -86,7 +86,7 @@ fn header_meta(name: &str, description: &str, schema: MetaSchemaRef) -> MetaHead
 
 fn attempts_header() -> MetaHeader {
     header_meta(
-        crate::error::ATTEMPTS_HEADER,
+        ATTEMPTS_HEADER,
         "Calls made to Bedrock for this request, retries and fallback profiles included (0: refused before calling Bedrock).",
         u32::schema_ref(),
     )

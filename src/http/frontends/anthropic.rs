@@ -8,30 +8,23 @@
 //! any `beta_filter`). Profiles, retries, fallbacks and transformer chains are the same as on
 //! `/invoke`: these handlers only translate. Errors are in Anthropic's shape and types.
 
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use bytes::Bytes;
-use poem::http::StatusCode;
-use poem::{Body, Request, Response};
+use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::types::ToJSON;
 use poem_openapi::{Object, OpenApi};
 use serde_json::{Map, Value};
 
-use super::guard::ClientKey;
-use super::invoke::with_headers;
-use super::payload::{Described, JsonBody, JsonOf, MessagesDoc, RawResponse};
-use super::sse::Flavor;
-use super::ApiTags;
 use crate::bedrock::Operation;
-use crate::error::{ApiError, Dialect, ProxyError};
-use crate::pipeline::{parse_body, prepare_body, BodyMode, ClientRequest, Pipeline};
-use crate::profiles::Profile;
-use crate::routing::for_count_tokens;
-use crate::transform::EndpointKind;
+use crate::core::prepare::parse_body;
+use crate::core::{Answer, AnswerBody, Call, CallBody, Delivery, Pipeline};
+use crate::error::{ApiError, ProxyError};
+use crate::http::guard::ClientKey;
+use crate::http::payload::{Described, JsonBody, JsonOf, MessagesDoc, RawResponse};
+use crate::http::render::{self, Dialect};
+use crate::http::ApiTags;
 
 pub struct AnthropicApi {
     pub pipeline: Arc<Pipeline>,
@@ -85,17 +78,46 @@ impl Described for TokenCount {
 }
 
 fn invalid(message: impl Into<String>) -> poem::Error {
-    ApiError::from(ProxyError::InvalidRequest(message.into()))
-        .with_attempts(0)
-        .into()
+    ApiError::refused(ProxyError::InvalidRequest(message.into())).into()
+}
+
+/// The client's `anthropic-beta` headers (comma-separated, possibly repeated), in order.
+fn header_betas(req: &Request) -> Vec<String> {
+    req.headers()
+        .get_all("anthropic-beta")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Merge `betas` into the body's `anthropic_beta` list, each once.
+fn merge_betas(body: &mut Map<String, Value>, betas: Vec<String>) -> poem::Result<()> {
+    if betas.is_empty() {
+        return Ok(());
+    }
+    let list = body
+        .entry("anthropic_beta")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Value::Array(items) = list else {
+        return Err(invalid("anthropic_beta: must be an array of strings"));
+    };
+    for beta in betas {
+        if !items.iter().any(|i| i.as_str() == Some(&beta)) {
+            items.push(Value::String(beta));
+        }
+    }
+    Ok(())
 }
 
 impl AnthropicApi {
-    /// Parse the body, route its `model`, merge `anthropic-beta` into `anthropic_beta`.
-    /// Answers the profile, the body to send on, and whether a stream was asked for.
-    fn route(&self, req: &Request, raw: Bytes) -> poem::Result<(Arc<Profile>, Bytes, bool)> {
-        let mut body: Map<String, Value> =
-            parse_body(&raw).map_err(|e| ApiError::from(e).with_attempts(0))?;
+    /// Parse the body once, route its `model`, merge `anthropic-beta` into `anthropic_beta`:
+    /// the call to execute (with `op`, or its stream when the body asks for one).
+    fn call<'r>(&self, req: &'r Request, raw: &[u8], op: Operation) -> poem::Result<Call<'r>> {
+        let mut body = parse_body(raw).map_err(ApiError::refused)?;
         let model = match body.get("model") {
             Some(Value::String(m)) if !m.trim().is_empty() => m.trim().to_string(),
             Some(_) => return Err(invalid("model: must be a non-empty string")),
@@ -106,47 +128,20 @@ impl AnthropicApi {
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(invalid("stream: must be a boolean")),
         };
-        let betas: Vec<String> = req
-            .headers()
-            .get_all("anthropic-beta")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .filter(|b| !b.is_empty())
-            .map(str::to_string)
-            .collect();
-        let betas_merged = !betas.is_empty();
-        if betas_merged {
-            let list = body
-                .entry("anthropic_beta")
-                .or_insert_with(|| Value::Array(Vec::new()));
-            match list {
-                Value::Array(items) => {
-                    for beta in betas {
-                        if !items.iter().any(|i| i.as_str() == Some(&beta)) {
-                            items.push(Value::String(beta));
-                        }
-                    }
-                }
-                _ => return Err(invalid("anthropic_beta: must be an array of strings")),
-            }
-        }
-        let routed = self
-            .pipeline
-            .routing
-            .route(&self.pipeline.profiles, &model)
-            .map_err(|e| ApiError::from(e).with_attempts(0))?;
-        // Only a merged `anthropic-beta` header changes the body here.
-        let bytes = if betas_merged {
-            Bytes::from(
-                serde_json::to_vec(&body)
-                    .map_err(|e| ApiError::from(ProxyError::Internal(e.to_string())))?,
-            )
-        } else {
-            raw
+        merge_betas(&mut body, header_betas(req))?;
+        let routed = self.pipeline.route(&model)?;
+        let (op, delivery) = match op {
+            Operation::Invoke if stream => (Operation::InvokeStream, Delivery::Events),
+            op => (op, Delivery::Whole),
         };
-        Ok((routed.profile, bytes, stream))
+        Ok(Call {
+            profile: routed.profile,
+            op,
+            body: CallBody::Parsed(body),
+            delivery,
+            headers: req.headers(),
+            extra: Vec::new(),
+        })
     }
 
     /// Every name `model` accepts, aliases first, then profiles, each once.
@@ -189,35 +184,13 @@ impl AnthropicApi {
         _key: ClientKey,
         body: JsonBody,
     ) -> poem::Result<RawResponse<MessagesDoc>> {
-        let (profile, body, stream) = self.route(req, body.0)?;
-        let request = ClientRequest {
-            headers: req.headers(),
-            body,
-            mode: BodyMode::Transform,
-            extra: &[],
-        };
-        let response = if stream {
-            let start = self.pipeline.invoke_stream_on(profile, &request).await?;
-            let response = Response::builder()
-                .content_type("text/event-stream")
-                .header("cache-control", "no-cache")
-                .header("x-accel-buffering", "no")
-                .body(Body::from_bytes_stream(super::sse::body(
-                    start.items,
-                    self.keepalive,
-                    Flavor::Anthropic,
-                )));
-            with_headers(response, start.headers, &start.profile.name, start.attempts)
-        } else {
-            let answer = self.pipeline.invoke_on(profile, &request).await?;
-            let out = answer.output;
-            let response = Response::builder()
-                .status(StatusCode::from_u16(out.status).unwrap_or(StatusCode::OK))
-                .content_type("application/json")
-                .body(Body::from_bytes(out.body));
-            with_headers(response, out.headers, &answer.profile.name, answer.attempts)
-        };
-        Ok(RawResponse::new(response))
+        let call = self.call(req, &body.0, Operation::Invoke)?;
+        let answer = self.pipeline.execute(call).await?;
+        Ok(RawResponse::new(render::answer(
+            answer,
+            Dialect::Anthropic,
+            self.keepalive,
+        )))
     }
 
     /// Count tokens (Anthropic API)
@@ -235,47 +208,15 @@ impl AnthropicApi {
         _key: ClientKey,
         body: JsonBody,
     ) -> poem::Result<RawResponse<JsonOf<TokenCount>>> {
-        let (profile, body, _) = self.route(req, body.0)?;
-        let profile = for_count_tokens(&profile);
-        let headers = req.headers();
-        let legacy = AtomicBool::new(false);
-        let answered = self
-            .pipeline
-            .call_invoke(profile, Operation::CountTokens, &[], |p| {
-                let invoke = prepare_body(p, EndpointKind::Invoke, headers, &body, &legacy)?;
-                let wrapped = serde_json::json!({
-                    "input": { "invokeModel": {
-                        "body": base64::engine::general_purpose::STANDARD.encode(&invoke)
-                    } }
-                });
-                Ok(Bytes::from(wrapped.to_string()))
-            })
-            .await?;
-        let in_profile = |e: ProxyError| {
-            e.in_profile(&answered.profile.name)
-                .with_attempts(answered.attempts)
-        };
-        let counted: Value = serde_json::from_slice(&answered.value.body).map_err(|e| {
-            in_profile(ProxyError::Internal(format!(
-                "CountTokens answered something that is not JSON: {e}"
-            )))
+        let call = self.call(req, &body.0, Operation::CountTokens)?;
+        let answer = self.pipeline.execute(call).await?;
+        let count = token_count(&answer).map_err(|e| {
+            e.in_profile(&answer.profile.name)
+                .with_attempts(answer.attempts)
         })?;
-        let input_tokens = counted
-            .get("inputTokens")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| {
-                in_profile(ProxyError::Internal(
-                    "CountTokens answered without inputTokens".into(),
-                ))
-            })?;
-        let response = Response::builder()
-            .content_type("application/json")
-            .body(TokenCount { input_tokens }.to_json_string());
-        Ok(RawResponse::new(with_headers(
-            response,
-            answered.value.headers,
-            &answered.profile.name,
-            answered.attempts,
+        Ok(RawResponse::new(render::rewritten(
+            &answer,
+            count.to_json_string().into(),
         )))
     }
 
@@ -322,11 +263,7 @@ impl AnthropicApi {
             last_id: page.last().map(|m| m.id.clone()),
             data: page,
         };
-        Ok(RawResponse::new(
-            Response::builder()
-                .content_type("application/json")
-                .body(list.to_json_string()),
-        ))
+        Ok(RawResponse::new(render::json(list.to_json_string())))
     }
 
     /// Get a model (Anthropic API)
@@ -350,10 +287,23 @@ impl AnthropicApi {
                     valid: self.model_list().into_iter().map(|m| m.id).collect(),
                 }))
             })?;
-        Ok(RawResponse::new(
-            Response::builder()
-                .content_type("application/json")
-                .body(found.to_json_string()),
-        ))
+        Ok(RawResponse::new(render::json(found.to_json_string())))
     }
+}
+
+/// CountTokens' `{"inputTokens": N}` as Anthropic's count.
+fn token_count(answer: &Answer) -> Result<TokenCount, ProxyError> {
+    let AnswerBody::Whole(body) = &answer.body else {
+        return Err(ProxyError::Internal("CountTokens answered a stream".into()));
+    };
+    let counted: Value = serde_json::from_slice(body).map_err(|e| {
+        ProxyError::Internal(format!(
+            "CountTokens answered something that is not JSON: {e}"
+        ))
+    })?;
+    let input_tokens = counted
+        .get("inputTokens")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| ProxyError::Internal("CountTokens answered without inputTokens".into()))?;
+    Ok(TokenCount { input_tokens })
 }

@@ -15,23 +15,14 @@ use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
 
-use crate::pipeline::StreamItem;
+use super::render::{anthropic_error_type, Dialect};
+use crate::core::StreamItem;
 
 const KEEPALIVE_COMMENT: &[u8] = b": keep-alive\n\n";
 const PING: &[u8] = b"event: ping\ndata: {\"type\": \"ping\"}\n\n";
 
-/// Which SSE dialect a stream speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
-    /// `/invoke_stream`: keep-alive comments; error types as Bedrock named them.
-    Proxy,
-    /// `/v1/messages`: Anthropic's — a `ping` event after `message_start` and during
-    /// silences, and Anthropic error types (`rate_limit_error`, `overloaded_error`, …).
-    Anthropic,
-}
-
 /// One SSE frame for an item.
-pub fn frame(item: &StreamItem, flavor: Flavor) -> Bytes {
+pub fn frame(item: &StreamItem, dialect: Dialect) -> Bytes {
     match item {
         StreamItem::Event { name, data } => {
             let mut out = BytesMut::with_capacity(name.len() + data.len() + 16);
@@ -48,9 +39,9 @@ pub fn frame(item: &StreamItem, flavor: Flavor) -> Bytes {
             out.freeze()
         }
         StreamItem::Error(e) => {
-            let kind = match flavor {
-                Flavor::Proxy => e.kind.as_str(),
-                Flavor::Anthropic => crate::error::anthropic_error_type(e.status()),
+            let kind = match dialect {
+                Dialect::Anthropic => anthropic_error_type(e.status()),
+                Dialect::Proxy | Dialect::Aws => e.kind.name(),
             };
             let body = serde_json::json!({
                 "type": "error",
@@ -65,16 +56,16 @@ pub fn frame(item: &StreamItem, flavor: Flavor) -> Bytes {
 pub fn body(
     items: BoxStream<'static, StreamItem>,
     keepalive: Duration,
-    flavor: Flavor,
+    dialect: Dialect,
 ) -> KeepAlive {
     let span = tracing::Span::current();
     let frames = items
         .map(move |item| {
             if let StreamItem::Error(e) = &item {
-                span.in_scope(|| tracing::warn!(kind = %e.kind, message = %e.message, "stream ended with an error"));
+                span.in_scope(|| tracing::warn!(kind = e.kind.name(), message = %e.message, "stream ended with an error"));
             }
-            let mut out = frame(&item, flavor);
-            if flavor == Flavor::Anthropic
+            let mut out = frame(&item, dialect);
+            if dialect == Dialect::Anthropic
                 && matches!(&item, StreamItem::Event { name, .. } if name == "message_start")
             {
                 let mut both = BytesMut::from(&out[..]);
@@ -88,9 +79,9 @@ pub fn body(
         inner: frames,
         period: keepalive,
         sleep: Box::pin(tokio::time::sleep(keepalive)),
-        idle_frame: match flavor {
-            Flavor::Proxy => KEEPALIVE_COMMENT,
-            Flavor::Anthropic => PING,
+        idle_frame: match dialect {
+            Dialect::Anthropic => PING,
+            Dialect::Proxy | Dialect::Aws => KEEPALIVE_COMMENT,
         },
     }
 }
@@ -129,7 +120,7 @@ impl Stream for KeepAlive {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bedrock::eventstream::StreamError;
+    use crate::error::StreamError;
 
     #[test]
     fn frames() {
@@ -138,22 +129,20 @@ mod tests {
             data: Bytes::from_static(br#"{"type":"content_block_delta"}"#),
         };
         assert_eq!(
-            frame(&ev, Flavor::Proxy),
+            frame(&ev, Dialect::Proxy),
             Bytes::from_static(
                 b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\"}\n\n"
             )
         );
-        let throttled = StreamItem::Error(StreamError {
-            kind: "ThrottlingException".into(),
-            message: "slow down".into(),
-        });
+        let throttled =
+            StreamItem::Error(StreamError::exception("ThrottlingException", "slow down"));
         assert_eq!(
-            frame(&throttled, Flavor::Anthropic),
+            frame(&throttled, Dialect::Anthropic),
             Bytes::from_static(b"event: error\ndata: {\"error\":{\"message\":\"slow down\",\"type\":\"rate_limit_error\"},\"type\":\"error\"}\n\n")
         );
         let err = StreamItem::Error(StreamError::interrupted("cut"));
         assert_eq!(
-            frame(&err, Flavor::Proxy),
+            frame(&err, Dialect::Proxy),
             Bytes::from_static(b"event: error\ndata: {\"error\":{\"message\":\"cut\",\"type\":\"stream_interrupted\"},\"type\":\"error\"}\n\n")
         );
     }

@@ -14,21 +14,17 @@
 
 use std::sync::Arc;
 
-use futures_util::StreamExt;
-use poem::http::{HeaderName, HeaderValue, StatusCode};
-use poem::{Body, Request, Response};
+use poem::http::{HeaderName, HeaderValue};
+use poem::Request;
 use poem_openapi::param::Path;
 use poem_openapi::OpenApi;
 
-use super::guard::ClientKey;
-use super::invoke::with_headers;
-use super::payload::{JsonBody, NativeDoc, NativeStreamDoc, RawResponse, SuccessDoc};
-use super::ApiTags;
-use crate::bedrock::eventstream::{encode_chunk, encode_exception};
 use crate::bedrock::Operation;
-use crate::error::ApiError;
-use crate::pipeline::{BodyMode, ClientRequest, Pipeline, StreamItem};
-use crate::routing::for_count_tokens;
+use crate::core::{Call, CallBody, Delivery, Pipeline};
+use crate::http::guard::ClientKey;
+use crate::http::payload::{JsonBody, NativeDoc, NativeStreamDoc, RawResponse, SuccessDoc};
+use crate::http::render::{self, Dialect};
+use crate::http::ApiTags;
 
 pub struct NativeApi {
     pub pipeline: Arc<Pipeline>,
@@ -52,80 +48,30 @@ impl NativeApi {
         op: Operation,
         body: bytes::Bytes,
     ) -> poem::Result<RawResponse<D>> {
-        let pipeline = &self.pipeline;
-        let routed = pipeline
-            .routing
-            .route(&pipeline.profiles, model_id)
-            .map_err(|e| ApiError::from(e).with_attempts(0))?;
-        let profile = if op == Operation::CountTokens {
-            for_count_tokens(&routed.profile)
-        } else {
-            routed.profile
-        };
-        let extra = bedrock_headers(req.headers());
+        let routed = self.pipeline.route(model_id)?;
         // A profile's request chain edits Anthropic Messages bodies; Converse and CountTokens
         // bodies, and bodies for models called directly, go as they are.
         let transform = !routed.direct && matches!(op, Operation::Invoke | Operation::InvokeStream);
-        let request = ClientRequest {
-            headers: req.headers(),
-            body,
-            mode: if transform {
-                BodyMode::Transform
-            } else {
-                BodyMode::Verbatim
-            },
-            extra: &extra,
-        };
-        let response = match op {
-            Operation::Invoke if transform => {
-                let answer = pipeline.invoke_on(profile, &request).await?;
-                let out = answer.output;
-                let mut response = Response::builder()
-                    .status(StatusCode::from_u16(out.status).unwrap_or(StatusCode::OK))
-                    .body(Body::from_bytes(out.body));
-                if let Some(ct) = out.content_type {
-                    response
-                        .headers_mut()
-                        .insert(http::header::CONTENT_TYPE, ct);
-                }
-                with_headers(response, out.headers, &answer.profile.name, answer.attempts)
-            }
-            Operation::InvokeStream if transform && !profile.response_chain.is_empty() => {
-                // The events must be seen by response transformers: decode, transform,
-                // encode again.
-                let start = pipeline.invoke_stream_on(profile, &request).await?;
-                let frames = start.items.map(|item| {
-                    Ok::<_, std::io::Error>(match item {
-                        StreamItem::Event { data, .. } => encode_chunk(&data),
-                        StreamItem::Error(e) => encode_exception(&e.kind, &e.message),
-                    })
-                });
-                let response = Response::builder()
-                    .content_type("application/vnd.amazon.eventstream")
-                    .header("x-amzn-bedrock-content-type", "application/json")
-                    .body(Body::from_bytes_stream(frames));
-                with_headers(response, start.headers, &start.profile.name, start.attempts)
-            }
-            _ => {
-                let answered = pipeline.call_relay(profile, op, &request).await?;
-                let out = answered.value;
-                let mut response = Response::builder()
-                    .status(StatusCode::from_u16(out.status).unwrap_or(StatusCode::OK))
-                    .body(Body::from_bytes_stream(out.body));
-                if let Some(ct) = out.content_type {
-                    response
-                        .headers_mut()
-                        .insert(http::header::CONTENT_TYPE, ct);
-                }
-                with_headers(
-                    response,
-                    out.headers,
-                    &answered.profile.name,
-                    answered.attempts,
-                )
-            }
-        };
-        Ok(RawResponse::new(response))
+        let answer = self
+            .pipeline
+            .execute(Call {
+                profile: routed.profile,
+                op,
+                body: if transform {
+                    CallBody::Raw(body)
+                } else {
+                    CallBody::Verbatim(body)
+                },
+                delivery: Delivery::Native,
+                headers: req.headers(),
+                extra: bedrock_headers(req.headers()),
+            })
+            .await?;
+        Ok(RawResponse::new(render::answer(
+            answer,
+            Dialect::Aws,
+            std::time::Duration::ZERO,
+        )))
     }
 }
 

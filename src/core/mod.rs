@@ -1,0 +1,12 @@
+//! The core: one pipeline every front end goes through, without HTTP.
+//!
+//! - [`pipeline`]: [`Pipeline::execute`], the one way into execution.
+//! - [`prepare`]: the client's body checked and run through a profile's request chain.
+//! - [`stream`]: a started stream shaped for front ends (response chain, slot held, re-encoding).
+
+pub mod pipeline;
+pub mod prepare;
+pub mod stream;
+
+pub use pipeline::{Answer, AnswerBody, Call, CallBody, Delivery, Pipeline};
+pub use stream::StreamItem;

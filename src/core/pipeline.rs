@@ -1,0 +1,344 @@
+//! One request, end to end, without HTTP: [`Pipeline::execute`] is the one way into
+//! execution for every runtime call (InvokeModel, its stream, Converse, its stream,
+//! CountTokens, relays). It prepares the body once per profile tried (parse, checks, the
+//! profile's request chain), runs the retry loop, and shapes the answer: a whole JSON body
+//! through the response chain, decoded events, or Bedrock's bytes relayed.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+
+use super::prepare::{self, context, Prepared};
+use super::stream::{self, StreamItem};
+use crate::bedrock::{
+    AttemptNumber, BedrockClient, InvokeOutput, Operation, RawOutput, StreamOutput,
+};
+use crate::catalog::Catalog;
+use crate::error::{ApiError, AttemptError, ProxyError, StreamError};
+use crate::profiles::{Profile, Profiles};
+use crate::resilience::{self, Answered, Attempts, UpstreamLimiter};
+use crate::routing::{for_count_tokens, Routed, RoutingConfig};
+use crate::transform::EndpointKind;
+
+/// Shared state of a running proxy.
+#[derive(Debug)]
+pub struct Pipeline {
+    pub profiles: Profiles,
+    pub bedrock: BedrockClient,
+    /// Cached control-plane answers (`/models`, `/foundation-models`, …).
+    pub catalog: Catalog,
+    /// The cap on concurrent upstream calls (`[limits]`).
+    pub limiter: UpstreamLimiter,
+    /// Which profile serves a model named by a client (`/model/{id}/…`, `/v1/messages`).
+    pub routing: RoutingConfig,
+}
+
+/// The client's body, as the front end hands it over.
+#[derive(Debug, Clone)]
+pub enum CallBody {
+    /// An Anthropic Messages (or legacy `prompt`) body still to parse, check and transform.
+    Raw(Bytes),
+    /// The same, already parsed by the front end (which needed a field of it).
+    Parsed(Map<String, Value>),
+    /// Sent byte for byte (a native Bedrock body for a model called directly, a Converse body).
+    Verbatim(Bytes),
+}
+
+/// How the answer should come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// The whole JSON answer, through the response chain.
+    Whole,
+    /// The decoded model events, through the response chain, once the first has arrived.
+    Events,
+    /// Bedrock's own wire format, relayed as it arrives; where the profile's response chain
+    /// must see the answer, it is decoded, transformed and encoded again.
+    Native,
+}
+
+/// One runtime call, whatever front end it came through.
+pub struct Call<'a> {
+    /// Where the call starts (its fallbacks follow).
+    pub profile: Arc<Profile>,
+    pub op: Operation,
+    pub body: CallBody,
+    pub delivery: Delivery,
+    /// The client's headers (transformers may read them).
+    pub headers: &'a http::HeaderMap,
+    /// Request headers passed on to Bedrock (`X-Amzn-Bedrock-*`).
+    pub extra: Vec<(http::HeaderName, http::HeaderValue)>,
+}
+
+/// What an answer carries.
+pub enum AnswerBody {
+    /// A whole body (JSON).
+    Whole(Bytes),
+    /// Model events as they arrive; ends after the last, or with one error item.
+    Events(BoxStream<'static, StreamItem>),
+    /// Bedrock's bytes as they arrive.
+    Raw(BoxStream<'static, Result<Bytes, std::io::Error>>),
+}
+
+/// A call's answer and how it came about.
+pub struct Answer {
+    /// The profile that answered (a fallback profile, if the requested one was exhausted).
+    pub profile: Arc<Profile>,
+    /// Calls made to Bedrock, over all profiles tried.
+    pub attempts: u32,
+    pub status: u16,
+    pub content_type: Option<http::HeaderValue>,
+    /// Bedrock's `x-amzn-*` response headers.
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub body: AnswerBody,
+}
+
+impl Pipeline {
+    /// The profile `?profile=` names, or the default.
+    pub fn profile(&self, name: Option<&str>) -> Result<Arc<Profile>, ApiError> {
+        self.profiles.resolve(name).map_err(ApiError::refused)
+    }
+
+    /// The profile that serves a model a client named (see `routing`).
+    pub fn route(&self, model: &str) -> Result<Routed, ApiError> {
+        self.routing
+            .route(&self.profiles, model)
+            .map_err(ApiError::refused)
+    }
+
+    /// Run one call: retries, fallback profiles, the concurrency cap, both chains.
+    pub async fn execute(&self, call: Call<'_>) -> Result<Answer, ApiError> {
+        let start = if call.op == Operation::CountTokens {
+            for_count_tokens(&call.profile)
+        } else {
+            call.profile.clone()
+        };
+        let transforms = !matches!(call.body, CallBody::Verbatim(_));
+        match (call.delivery, call.op) {
+            (Delivery::Whole, _) | (Delivery::Native, Operation::Invoke) if transforms => {
+                self.whole(start, &call).await
+            }
+            (Delivery::Events, _) => self.events(start, &call).await,
+            (Delivery::Native, Operation::InvokeStream)
+                if transforms && !start.response_chain.is_empty() =>
+            {
+                let mut answer = self.events(start, &call).await?;
+                if let AnswerBody::Events(items) = answer.body {
+                    answer.body = AnswerBody::Raw(stream::encode(items));
+                }
+                answer.content_type = Some(http::HeaderValue::from_static(
+                    "application/vnd.amazon.eventstream",
+                ));
+                answer.headers.push((
+                    http::HeaderName::from_static("x-amzn-bedrock-content-type"),
+                    http::HeaderValue::from_static("application/json"),
+                ));
+                Ok(answer)
+            }
+            (Delivery::Whole, _) => self.whole(start, &call).await,
+            (Delivery::Native, _) => self.relay(start, &call).await,
+        }
+    }
+
+    /// A JSON operation, its answer through the answering profile's response chain.
+    async fn whole(&self, start: Arc<Profile>, call: &Call<'_>) -> Result<Answer, ApiError> {
+        let answered =
+            resilience::run(&self.profiles, &self.limiter, start, &Json(self, call)).await?;
+        let Answered {
+            value: mut out,
+            profile,
+            attempts,
+            legacy_form,
+            ..
+        } = answered;
+        let in_profile = |e: ProxyError| e.in_profile(&profile.name).with_attempts(attempts);
+        if !profile.response_chain.is_empty() && call.op != Operation::CountTokens {
+            out.body =
+                respond(&profile, call.headers, legacy_form, &out.body).map_err(in_profile)?;
+        }
+        Ok(Answer {
+            profile,
+            attempts,
+            status: out.status,
+            content_type: out.content_type,
+            headers: out.headers,
+            body: AnswerBody::Whole(out.body),
+        })
+    }
+
+    /// A stream, answered once its first event arrived. An attempt whose stream fails before
+    /// its first event (an HTTP error, or an exception as the first frame) counts as failed
+    /// and may be retried: nothing has reached the client yet. The upstream slot is held
+    /// until the stream ends.
+    async fn events(&self, start: Arc<Profile>, call: &Call<'_>) -> Result<Answer, ApiError> {
+        let Answered {
+            value: FirstEvent { first, upstream },
+            profile,
+            attempts,
+            legacy_form,
+            permit,
+        } = resilience::run(&self.profiles, &self.limiter, start, &Events(self, call)).await?;
+        let events = futures_util::stream::once(futures_util::future::ready(Ok(first)))
+            .chain(upstream.events)
+            .boxed();
+        let items = stream::shape(events, &profile, call.headers, legacy_form, permit);
+        Ok(Answer {
+            profile,
+            attempts,
+            status: 200,
+            content_type: None,
+            headers: upstream.headers,
+            body: AnswerBody::Events(items),
+        })
+    }
+
+    /// Any operation, answered as soon as Bedrock's headers arrive with a 2xx status; the body
+    /// is relayed as it comes (an event stream is neither decoded nor buffered). Only failures
+    /// before the answer started are retried.
+    async fn relay(&self, start: Arc<Profile>, call: &Call<'_>) -> Result<Answer, ApiError> {
+        let Answered {
+            value: out,
+            profile,
+            attempts,
+            permit,
+            ..
+        } = resilience::run(&self.profiles, &self.limiter, start, &Relay(self, call)).await?;
+        Ok(Answer {
+            profile,
+            attempts,
+            status: out.status,
+            content_type: out.content_type,
+            headers: out.headers,
+            body: AnswerBody::Raw(stream::hold_until_end(out.body, permit)),
+        })
+    }
+}
+
+/// Run the response chain on a whole JSON answer.
+fn respond(
+    profile: &Profile,
+    headers: &http::HeaderMap,
+    legacy_form: bool,
+    body: &[u8],
+) -> Result<Bytes, ProxyError> {
+    let ctx = context(profile, EndpointKind::Invoke, headers, legacy_form);
+    let mut value: Value = serde_json::from_slice(body).map_err(|e| {
+        ProxyError::Internal(format!(
+            "Bedrock's answer is not JSON, so response transformers cannot run: {e}"
+        ))
+    })?;
+    profile.response_chain.apply_response(&ctx, &mut value)?;
+    serde_json::to_vec(&value)
+        .map(Bytes::from)
+        .map_err(|e| ProxyError::Internal(format!("serialize answer: {e}")))
+}
+
+/// The Bedrock body of `call` for `profile`.
+fn prepare_for(call: &Call<'_>, profile: &Profile) -> Result<Prepared, ProxyError> {
+    let endpoint = if call.op.is_stream() {
+        EndpointKind::InvokeStream
+    } else {
+        EndpointKind::Invoke
+    };
+    let prepared = match &call.body {
+        CallBody::Verbatim(bytes) => return Ok(Prepared::verbatim(bytes.clone())),
+        CallBody::Raw(bytes) => {
+            prepare::transform(profile, endpoint, call.headers, prepare::parse_body(bytes)?)?
+        }
+        CallBody::Parsed(map) => prepare::transform(profile, endpoint, call.headers, map.clone())?,
+    };
+    if call.op != Operation::CountTokens {
+        return Ok(prepared);
+    }
+    // CountTokens counts the InvokeModel body it would be sent.
+    let wrapped = serde_json::json!({
+        "input": { "invokeModel": {
+            "body": base64::engine::general_purpose::STANDARD.encode(&prepared.body)
+        } }
+    });
+    Ok(Prepared {
+        body: Bytes::from(wrapped.to_string()),
+        ..prepared
+    })
+}
+
+/// A stream that has received its first event, and the rest of it.
+struct FirstEvent {
+    first: Bytes,
+    upstream: StreamOutput,
+}
+
+struct Json<'p, 'c, 'a>(&'p Pipeline, &'c Call<'a>);
+struct Events<'p, 'c, 'a>(&'p Pipeline, &'c Call<'a>);
+struct Relay<'p, 'c, 'a>(&'p Pipeline, &'c Call<'a>);
+
+impl Attempts for Json<'_, '_, '_> {
+    type Output = InvokeOutput;
+    fn prepare(&self, profile: &Profile) -> Result<Prepared, ProxyError> {
+        prepare_for(self.1, profile)
+    }
+    async fn attempt(
+        &self,
+        profile: &Profile,
+        body: Bytes,
+        number: AttemptNumber,
+    ) -> Result<InvokeOutput, AttemptError> {
+        let call = self.1;
+        self.0
+            .bedrock
+            .json(&profile.target, call.op, body, number, &call.extra)
+            .await
+    }
+}
+
+impl Attempts for Events<'_, '_, '_> {
+    type Output = FirstEvent;
+    fn prepare(&self, profile: &Profile) -> Result<Prepared, ProxyError> {
+        prepare_for(self.1, profile)
+    }
+    async fn attempt(
+        &self,
+        profile: &Profile,
+        body: Bytes,
+        number: AttemptNumber,
+    ) -> Result<FirstEvent, AttemptError> {
+        let mut upstream = self
+            .0
+            .bedrock
+            .events(&profile.target, body, number, &self.1.extra)
+            .await?;
+        match upstream.events.next().await {
+            Some(Ok(first)) => Ok(FirstEvent { first, upstream }),
+            failed => {
+                let error = failed.and_then(Result::err).unwrap_or_else(|| {
+                    StreamError::interrupted("Bedrock ended the stream without sending any event")
+                });
+                Err(AttemptError::after_response(
+                    error.before_output(upstream.upstream_request_id.take()),
+                ))
+            }
+        }
+    }
+}
+
+impl Attempts for Relay<'_, '_, '_> {
+    type Output = RawOutput;
+    fn prepare(&self, profile: &Profile) -> Result<Prepared, ProxyError> {
+        prepare_for(self.1, profile)
+    }
+    async fn attempt(
+        &self,
+        profile: &Profile,
+        body: Bytes,
+        number: AttemptNumber,
+    ) -> Result<RawOutput, AttemptError> {
+        let call = self.1;
+        self.0
+            .bedrock
+            .relay(&profile.target, call.op, body, number, &call.extra)
+            .await
+    }
+}

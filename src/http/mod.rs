@@ -1,0 +1,162 @@
+//! The HTTP surface: the poem route tree, one group per front end, each nested with its own
+//! dialect (error shape and SSE flavour) and behind the guard (client API key, body limit).
+//!
+//! Front ends (`frontends/`) are thin adapters: they read their wire format, name a profile or
+//! model, hand a `Call` to `Pipeline::execute` (runtime calls) or ask the catalog (control
+//! plane, model lists), and render the answer with `render`.
+
+mod docs;
+mod frontends;
+pub mod guard;
+mod middleware;
+mod payload;
+pub mod render;
+mod sse;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Route};
+use poem_openapi::{OpenApi, OpenApiService, Tags};
+
+use crate::config::Config;
+use crate::core::Pipeline;
+use frontends::{anthropic, aws_control, models, native, ops, profiles, seed};
+use middleware::Speak;
+use render::Dialect;
+
+/// Swagger tags.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Call a model through a profile.
+    Invoke,
+    /// The models a profile's region offers (cached).
+    Models,
+    /// AWS-shaped control-plane routes for the AWS CLI and SDKs (`--endpoint-url`).
+    Aws,
+    /// Bedrock's own runtime routes, for boto3, the AWS CLI, AnthropicBedrock and Claude Code.
+    Bedrock,
+    /// The Anthropic Messages API, for the anthropic SDKs and Claude Code.
+    Anthropic,
+    /// Configured profiles.
+    Profiles,
+    /// Liveness.
+    Health,
+}
+
+/// Every front end's operations, built from the shared pipeline.
+struct FrontEnds {
+    pipeline: Arc<Pipeline>,
+    keepalive: Duration,
+    started: String,
+}
+
+impl FrontEnds {
+    fn new(pipeline: Arc<Pipeline>, keepalive: Duration) -> FrontEnds {
+        FrontEnds {
+            pipeline,
+            keepalive,
+            started: models::rfc3339(std::time::SystemTime::now()),
+        }
+    }
+
+    /// The proxy's own routes: `/invoke`, `/invoke_stream`, `/models`, `/profiles`, `/health`.
+    fn own(&self) -> impl OpenApi {
+        let pipeline = self.pipeline.clone();
+        (
+            seed::InvokeApi {
+                pipeline: pipeline.clone(),
+                keepalive: self.keepalive,
+            },
+            models::ModelsApi {
+                pipeline: pipeline.clone(),
+            },
+            profiles::ProfilesApi { pipeline },
+            ops::HealthApi,
+        )
+    }
+
+    fn aws_control(&self) -> impl OpenApi {
+        aws_control::AwsApi {
+            pipeline: self.pipeline.clone(),
+        }
+    }
+
+    fn native(&self) -> impl OpenApi {
+        native::NativeApi {
+            pipeline: self.pipeline.clone(),
+        }
+    }
+
+    fn anthropic(&self) -> impl OpenApi {
+        anthropic::AnthropicApi {
+            pipeline: self.pipeline.clone(),
+            keepalive: self.keepalive,
+            started: self.started.clone(),
+        }
+    }
+}
+
+fn service<T: OpenApi>(apis: T) -> OpenApiService<T, ()> {
+    OpenApiService::new(apis, "bedrock-proxy", env!("CARGO_PKG_VERSION"))
+        .description(
+            "A local proxy to AWS Bedrock: send Anthropic Messages requests, the proxy picks a \
+             profile (model id + region), signs with SigV4 and returns Bedrock's answer.",
+        )
+        .server("/")
+}
+
+/// The `OpenApiService` with every operation: the one document (`/openapi.json`, Swagger UI).
+pub fn openapi(
+    state: Arc<Pipeline>,
+    keepalive: Duration,
+) -> OpenApiService<impl poem_openapi::OpenApi, ()> {
+    let f = FrontEnds::new(state, keepalive);
+    service((f.own(), f.aws_control(), f.native(), f.anthropic()))
+}
+
+/// The whole application as one poem endpoint. Each group is behind the guard and renders
+/// its errors in its dialect; what matches no group is the proxy's own.
+pub fn app(state: Arc<Pipeline>, config: &Config) -> impl Endpoint {
+    let keepalive = config.server.stream_keepalive;
+    let f = FrontEnds::new(state.clone(), keepalive);
+    let settings = guard::GuardSettings {
+        auth: Arc::new(config.auth.clone()),
+        max_body_bytes: config.limits.max_body_bytes,
+    };
+    let group = |ep: poem::endpoint::BoxEndpoint<'static>, speak: Speak| {
+        let settings = settings.clone();
+        Arc::new(
+            ep.around(move |ep, req| guard::guard(ep, req, settings.clone()))
+                .with(speak)
+                .boxed(),
+        )
+    };
+    let docs = openapi(state, keepalive);
+    let own = Route::new()
+        .nest("/docs", docs.swagger_ui())
+        .at("/openapi.json", docs.spec_endpoint())
+        .nest("/", service(f.own()));
+    let aws = group(boxed(service(f.aws_control())), Speak::new(Dialect::Aws));
+    let native = Speak {
+        dialect: Dialect::Aws,
+        default_json: true,
+    };
+    Route::new()
+        .nest_no_strip(
+            "/v1",
+            group(
+                boxed(service(f.anthropic())),
+                Speak::new(Dialect::Anthropic),
+            ),
+        )
+        .nest_no_strip("/model", group(boxed(service(f.native())), native))
+        .nest_no_strip("/foundation-models", aws.clone())
+        .nest_no_strip("/inference-profiles", aws)
+        .nest("/", group(boxed(own), Speak::new(Dialect::Proxy)))
+        .around(middleware::observe)
+}
+
+fn boxed(ep: impl IntoEndpoint<Endpoint: 'static>) -> poem::endpoint::BoxEndpoint<'static> {
+    ep.into_endpoint().map_to_response().boxed()
+}
