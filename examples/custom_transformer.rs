@@ -146,6 +146,7 @@ async fn ctrl_c() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+#[allow(clippy::print_stdout)] // an example program says where it listens
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config_path = std::env::args()

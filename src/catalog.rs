@@ -177,31 +177,7 @@ impl Catalog {
                 }
             })
             .await?;
-        match result {
-            CompResult::Inserted(entry) | CompResult::ReplacedWith(entry) => Ok(Lookup {
-                data: entry.into_value(),
-                status: CacheStatus::Miss,
-                refresh_error: None,
-            }),
-            CompResult::Unchanged(entry) => {
-                let stale = failure.is_some();
-                if let Some(e) = &failure {
-                    tracing::warn!(error = %e, "control-plane refresh failed; serving the older answer");
-                }
-                Ok(Lookup {
-                    data: entry.into_value(),
-                    status: if stale {
-                        CacheStatus::Stale
-                    } else {
-                        CacheStatus::Hit
-                    },
-                    refresh_error: failure.map(|e| e.to_string()),
-                })
-            }
-            CompResult::StillNone(_) | CompResult::Removed(_) => Err(ProxyError::Internal(
-                "control-plane cache lost an entry it was computing".into(),
-            )),
-        }
+        settle(result, failure)
     }
 
     async fn fetch(&self, target: &ControlTarget, query: &Query) -> Result<Value, ProxyError> {
@@ -218,6 +194,38 @@ impl Catalog {
             ),
             Query::InferenceProfile(id) => c.get_inference_profile(scope, timeouts, id).await?,
         })
+    }
+}
+
+/// The lookup a cache computation ended in: a fresh fetch is a miss; an entry left unchanged
+/// is a hit, or stale when the fetch that should have replaced it failed.
+fn settle(
+    result: CompResult<Key, Arc<Fetched>>,
+    failure: Option<ProxyError>,
+) -> Result<Lookup, ProxyError> {
+    match result {
+        CompResult::Inserted(entry) | CompResult::ReplacedWith(entry) => Ok(Lookup {
+            data: entry.into_value(),
+            status: CacheStatus::Miss,
+            refresh_error: None,
+        }),
+        CompResult::Unchanged(entry) => {
+            if let Some(e) = &failure {
+                tracing::warn!(error = %e, "control-plane refresh failed; serving the older answer");
+            }
+            Ok(Lookup {
+                data: entry.into_value(),
+                status: if failure.is_some() {
+                    CacheStatus::Stale
+                } else {
+                    CacheStatus::Hit
+                },
+                refresh_error: failure.map(|e| e.to_string()),
+            })
+        }
+        CompResult::StillNone(_) | CompResult::Removed(_) => Err(ProxyError::Internal(
+            "control-plane cache lost an entry it was computing".into(),
+        )),
     }
 }
 

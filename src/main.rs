@@ -1,10 +1,14 @@
 //! The `bedrock-proxy` binary: read arguments, load `.env` and configuration, start logging,
 //! serve.
 
+#![allow(clippy::print_stdout, clippy::expect_used)]
+
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bedrock_proxy::config::{process_env, Config, Sources};
+use bedrock_proxy::transform::ProfileChains;
 use bedrock_proxy::ProxyBuilder;
 
 const USAGE: &str = "\
@@ -100,6 +104,104 @@ async fn shutdown_signal(grace: std::time::Duration) {
     tracing::info!("shutting down: no new connections; in-flight requests get {grace:?}");
 }
 
+/// What `--check` prints: the resolved configuration, never a secret.
+fn print_check(config: &Config, chains: &BTreeMap<String, ProfileChains>) {
+    println!("configuration OK; listening address {}", config.server.addr);
+    println!("default profile: {}", config.default_profile);
+    let list = |names: Vec<String>| {
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    };
+    for p in &config.profiles {
+        print!(
+            "profile {}: model_id={} region={} endpoint={} max_attempts={}",
+            p.name, p.model_id, p.region, p.runtime_endpoint, p.retry.max_attempts
+        );
+        if p.fallback.is_empty() {
+            println!();
+        } else {
+            println!(" fallback={}", p.fallback.join(","));
+        }
+        if let Some(c) = chains.get(&p.name) {
+            println!("  request transformers: {}", list(c.request.names()));
+            println!("  response transformers: {}", list(c.response.names()));
+        }
+    }
+    let auth = &config.auth;
+    if auth.keys.is_empty() {
+        println!("client API keys: none (no authentication)");
+    } else {
+        let open = if auth.open_paths.is_empty() {
+            "nothing".to_string()
+        } else {
+            auth.open_paths.join(", ")
+        };
+        println!(
+            "client API keys: {} (open without a key: {open})",
+            auth.keys.len()
+        );
+    }
+    let limits = &config.limits;
+    println!(
+        "limits: body {} bytes, {} concurrent Bedrock calls (queue timeout {:?})",
+        limits.max_body_bytes,
+        limits
+            .max_concurrent_upstream
+            .map_or("unlimited".to_string(), |n| n.to_string()),
+        limits.queue_timeout
+    );
+    for w in &config.warnings {
+        println!("warning: {w}");
+    }
+}
+
+/// Everything after the arguments; an `Err` is printed and exits with status 1.
+async fn run(args: Args) -> Result<(), String> {
+    if let Err(e) = dotenvy::from_path(".env") {
+        if !e.not_found() {
+            return Err(format!("cannot read .env: {e}"));
+        }
+    }
+    init_tracing();
+    let config = Config::load(&Sources {
+        config_path: args.config,
+        env: &process_env,
+    })
+    .map_err(|e| e.to_string())?;
+    if args.check {
+        // Building the transformer chains validates their names and options.
+        let chains = ProxyBuilder::new(config.clone())
+            .chains()
+            .map_err(|e| e.to_string())?;
+        print_check(&config, &chains);
+        return Ok(());
+    }
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
+    let app = ProxyBuilder::new(config)
+        .build()
+        .await
+        .map_err(|e| e.to_string())?;
+    if args.openapi {
+        println!("{}", app.openapi_json());
+        return Ok(());
+    }
+    let grace = app.config.server.shutdown_grace;
+    let (addr, serve) = app
+        .bind(None, shutdown_signal(grace), grace)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!("bedrock-proxy listening on http://{addr} (Swagger UI: http://{addr}/docs)");
+    serve.await.map_err(|e| {
+        tracing::error!("{e}");
+        e.to_string()
+    })
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = match parse_args() {
@@ -110,112 +212,8 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(e) = dotenvy::from_path(".env") {
-        if !e.not_found() {
-            eprintln!("error: cannot read .env: {e}");
-            return ExitCode::FAILURE;
-        }
-    }
-    init_tracing();
-    let config = match Config::load(&Sources {
-        config_path: args.config,
-        env: &process_env,
-    }) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if args.check {
-        // Building the transformer chains validates their names and options.
-        let chains = match ProxyBuilder::new(config.clone()).chains() {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        println!("configuration OK; listening address {}", config.server.addr);
-        println!("default profile: {}", config.default_profile);
-        for p in &config.profiles {
-            print!(
-                "profile {}: model_id={} region={} endpoint={} max_attempts={}",
-                p.name, p.model_id, p.region, p.runtime_endpoint, p.retry.max_attempts
-            );
-            if p.fallback.is_empty() {
-                println!();
-            } else {
-                println!(" fallback={}", p.fallback.join(","));
-            }
-            if let Some(c) = chains.get(&p.name) {
-                let list = |names: Vec<String>| {
-                    if names.is_empty() {
-                        "none".to_string()
-                    } else {
-                        names.join(", ")
-                    }
-                };
-                println!("  request transformers: {}", list(c.request.names()));
-                println!("  response transformers: {}", list(c.response.names()));
-            }
-        }
-        let auth = &config.auth;
-        if auth.keys.is_empty() {
-            println!("client API keys: none (no authentication)");
-        } else {
-            println!(
-                "client API keys: {} (open without a key: {})",
-                auth.keys.len(),
-                if auth.open_paths.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    auth.open_paths.join(", ")
-                }
-            );
-        }
-        let limits = &config.limits;
-        println!(
-            "limits: body {} bytes, {} concurrent Bedrock calls (queue timeout {:?})",
-            limits.max_body_bytes,
-            limits
-                .max_concurrent_upstream
-                .map_or("unlimited".to_string(), |n| n.to_string()),
-            limits.queue_timeout
-        );
-        for w in &config.warnings {
-            println!("warning: {w}");
-        }
-        return ExitCode::SUCCESS;
-    }
-    for w in &config.warnings {
-        tracing::warn!("{w}");
-    }
-    let app = match ProxyBuilder::new(config).build().await {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if args.openapi {
-        println!("{}", app.openapi_json());
-        return ExitCode::SUCCESS;
-    }
-    let grace = app.config.server.shutdown_grace;
-    match app.bind(None, shutdown_signal(grace), grace).await {
-        Ok((addr, serve)) => {
-            tracing::info!(
-                "bedrock-proxy listening on http://{addr} (Swagger UI: http://{addr}/docs)"
-            );
-            match serve.await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    tracing::error!("{e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -1,6 +1,14 @@
 //! An independent SigV4 implementation (botocore, AWS's Python SDK core) recomputes the
 //! signature the proxy sent, for a model id with `:` and an ARN with `/`, with a session token.
 
+// Tests and benchmarks may unwrap, panic and print.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
 mod support;
 
 use std::io::Write;

@@ -6,6 +6,14 @@
 //! format the way the real clients parse it, so the proxy tests below check the proxy and not
 //! the fake.
 
+// Tests and benchmarks may unwrap, panic and print.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
 mod support;
 
 use std::io::Read;

@@ -1,6 +1,14 @@
 //! The binary as users run it: configuration layering and errors (`--check`), credentials from
 //! the real AWS chain (environment and `.env`), and a server that starts without credentials.
 
+// Tests and benchmarks may unwrap, panic and print.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
 mod support;
 
 use std::path::Path;

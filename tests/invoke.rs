@@ -1,5 +1,13 @@
 //! POST /invoke over real HTTP against the fake Bedrock: routing, signing, conversion, errors.
 
+// Tests and benchmarks may unwrap, panic and print.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
 mod support;
 
 use serde_json::{json, Value};

@@ -2,6 +2,14 @@
 //! plane: filters, pagination, the cache (hits, single flight, refresh, TTL, failures, stale,
 //! per region), AWS's error shape, and the real AWS CLI reading the proxy.
 
+// Tests and benchmarks may unwrap, panic and print.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
 mod support;
 
 use std::process::Command;

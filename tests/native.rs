@@ -3,6 +3,14 @@
 //! client headers reach Bedrock; byte-exact relay of event streams; each front end's error
 //! shape; API keys on both.
 
+// Tests and benchmarks may unwrap, panic and print.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
 mod support;
 
 use serde_json::{json, Value};

@@ -1,6 +1,14 @@
 //! Retries, fallback profiles, timeouts and the concurrency cap, against the fake Bedrock.
 //! Retry delays are a few milliseconds here (`FAST`), so the suite stays quick.
 
+// Tests and benchmarks may unwrap, panic and print.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
 mod support;
 
 use std::sync::Arc;

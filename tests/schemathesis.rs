@@ -6,6 +6,14 @@
 //! Fails on any 5xx and on any answer that does not match the spec: undocumented status,
 //! content type or header, or a body that does not fit its schema.
 
+// Tests and benchmarks may unwrap, panic and print.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
 mod support;
 
 use std::time::Duration;

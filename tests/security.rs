@@ -1,6 +1,14 @@
 //! Client API keys, the body limit, the non-loopback refusal, secrets in logs and `Debug`, the
 //! OpenAPI security schemes, and the shutdown grace period.
 
+// Tests and benchmarks may unwrap, panic and print.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
 mod support;
 
 use std::collections::HashMap;

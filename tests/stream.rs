@@ -1,6 +1,14 @@
 //! POST /invoke_stream: Bedrock's binary event stream becomes SSE, event by event, and every
 //! fault ends in one clear error.
 
+// Tests and benchmarks may unwrap, panic and print.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
 mod support;
 
 use std::sync::Arc;

@@ -3,6 +3,14 @@
 //! errors for bad chains (through the binary), `legacy_completion`, `/profiles`, and serving on
 //! a caller's listener.
 
+// Tests and benchmarks may unwrap, panic and print.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
 mod support;
 
 use std::path::Path;

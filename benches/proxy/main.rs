@@ -7,6 +7,14 @@
 //! in full mode, writes it to docs/performance.md. See docs/performance.md for what each figure
 //! means and the targets. Nothing here runs under `cargo test`.
 
+// Tests and benchmarks may unwrap, panic and print.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
 mod fake;
 mod load;
 mod micro;

@@ -116,6 +116,24 @@ fn strings(v: &Value, field: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// One model of a ListFoundationModels answer, with the inference profiles that route it.
+fn model_info(m: &Value, by_model: &std::collections::HashMap<String, Vec<String>>) -> ModelInfo {
+    let id = string(m, "modelId").unwrap_or_default();
+    ModelInfo {
+        inference_profiles: by_model.get(&id).cloned().unwrap_or_default(),
+        id,
+        name: string(m, "modelName"),
+        provider: string(m, "providerName"),
+        arn: string(m, "modelArn"),
+        input_modalities: strings(m, "inputModalities"),
+        output_modalities: strings(m, "outputModalities"),
+        response_streaming_supported: m.get("responseStreamingSupported").and_then(Value::as_bool),
+        inference_types: strings(m, "inferenceTypesSupported"),
+        customizations: strings(m, "customizationsSupported"),
+        lifecycle_status: m.get("modelLifecycle").and_then(|l| string(l, "status")),
+    }
+}
+
 /// RFC 3339 UTC, e.g. `2026-11-25T09:00:00Z`.
 pub fn rfc3339(t: std::time::SystemTime) -> String {
     aws_smithy_types::DateTime::from(t)
@@ -209,24 +227,7 @@ impl ModelsApi {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|m| {
-                    let id = string(m, "modelId").unwrap_or_default();
-                    ModelInfo {
-                        inference_profiles: by_model.get(&id).cloned().unwrap_or_default(),
-                        id,
-                        name: string(m, "modelName"),
-                        provider: string(m, "providerName"),
-                        arn: string(m, "modelArn"),
-                        input_modalities: strings(m, "inputModalities"),
-                        output_modalities: strings(m, "outputModalities"),
-                        response_streaming_supported: m
-                            .get("responseStreamingSupported")
-                            .and_then(Value::as_bool),
-                        inference_types: strings(m, "inferenceTypesSupported"),
-                        customizations: strings(m, "customizationsSupported"),
-                        lifecycle_status: m.get("modelLifecycle").and_then(|l| string(l, "status")),
-                    }
-                })
+                .map(|m| model_info(m, &by_model))
                 .collect(),
         };
         let mut response = cached_json(list.to_json_string(), status, age_secs);
