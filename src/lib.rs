@@ -16,6 +16,8 @@
 //! Embedding: build a [`config::Config`], then [`ProxyBuilder`] (add transformers, or register
 //! factories that `proxy.toml` can name) → [`App`] → [`App::bind`] or [`App::serve`].
 
+#![forbid(unsafe_code)]
+
 mod app;
 pub mod auth;
 pub mod bedrock;

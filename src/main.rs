@@ -1,6 +1,7 @@
 //! The `bedrock-proxy` binary: read arguments, load `.env` and configuration, start logging,
 //! serve.
 
+#![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, clippy::expect_used)]
 
 use std::collections::BTreeMap;
