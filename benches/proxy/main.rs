@@ -14,6 +14,8 @@
     clippy::panic,
     clippy::print_stdout
 )]
+// rlimits, prctl and sysconf through libc.
+#![allow(unsafe_code)]
 
 mod fake;
 mod load;
