@@ -22,7 +22,9 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::ApiKeys;
-use crate::profiles::{Geography, Timeouts};
+pub use crate::aws::valid_region;
+use crate::aws::Geography;
+use crate::profiles::Timeouts;
 use crate::resilience::RetryPolicy;
 use crate::routing::RoutingConfig;
 
@@ -1246,18 +1248,4 @@ fn routing(
         prefix_regions,
         runtime_endpoint_override,
     })
-}
-
-/// `xx-name-N`, e.g. `eu-central-1`, `us-gov-west-1`.
-pub fn valid_region(region: &str) -> bool {
-    let parts: Vec<&str> = region.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
 }

@@ -11,6 +11,7 @@
 //! - [`resilience`]: retries, fallback profiles and the cap on concurrent upstream calls.
 //! - [`auth`]: client API keys (digests, constant-time check).
 //! - [`config`]: layered configuration (defaults < proxy.toml < .env < environment).
+//! - [`aws`]: AWS naming rules (regions, ARNs, cross-region geographies, SigV4 credentials).
 //! - [`error`]: every error type and the one place errors become HTTP.
 //!
 //! Embedding: build a [`config::Config`], then [`ProxyBuilder`] (add transformers, or register
@@ -18,6 +19,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod aws;
 pub mod bedrock;
 pub mod catalog;
 pub mod config;

@@ -16,10 +16,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::config::valid_region;
+use crate::aws::{arn_region, Geography};
 use crate::error::ProxyError;
-use crate::profiles::{Geography, Profile, Profiles};
+use crate::profiles::{Profile, Profiles};
 use crate::transform::{RequestChain, ResponseChain};
+
+pub use crate::aws::foundation_model_id;
 
 /// The checked `[routing]` settings.
 #[derive(Debug, Clone, Default)]
@@ -39,14 +41,6 @@ pub struct Routed {
     pub profile: Arc<Profile>,
     /// Not a configured profile: a Bedrock id called as it is.
     pub direct: bool,
-}
-
-/// The region of a Bedrock ARN (`arn:aws:bedrock:REGION:…`).
-fn arn_region(id: &str) -> Option<&str> {
-    let mut parts = id.split(':');
-    (parts.next()? == "arn").then_some(())?;
-    let region = parts.nth(2)?;
-    valid_region(region).then_some(region)
 }
 
 impl RoutingConfig {
@@ -114,15 +108,6 @@ impl RoutingConfig {
     }
 }
 
-/// CountTokens takes foundation-model ids only: `eu.anthropic.m` → `anthropic.m`. Other ids
-/// (foundation models, ARNs) are kept.
-pub fn foundation_model_id(id: &str) -> &str {
-    match Geography::of_model_id(id) {
-        Some(geo) => &id[geo.prefix.len() + 1..],
-        None => id,
-    }
-}
-
 /// `profile` for a CountTokens call: its foundation-model id, no fallback (counting is not
 /// worth another region's quota).
 pub fn for_count_tokens(profile: &Profile) -> Arc<Profile> {
@@ -139,18 +124,6 @@ pub fn for_count_tokens(profile: &Profile) -> Arc<Profile> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn count_tokens_drops_the_geography_prefix() {
-        assert_eq!(
-            foundation_model_id("eu.anthropic.claude-x-v1:0"),
-            "anthropic.claude-x-v1:0"
-        );
-        assert_eq!(foundation_model_id("global.anthropic.m"), "anthropic.m");
-        assert_eq!(foundation_model_id("anthropic.m"), "anthropic.m");
-        let arn = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.m";
-        assert_eq!(foundation_model_id(arn), arn);
-    }
 
     #[test]
     fn direct_regions_follow_the_arn_then_the_geography() {
