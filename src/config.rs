@@ -21,12 +21,13 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::ApiKeys;
 pub use crate::aws::valid_region;
 use crate::aws::Geography;
-use crate::profiles::Timeouts;
-use crate::resilience::RetryPolicy;
-use crate::routing::RoutingConfig;
+use crate::settings::{ApiKeys, RetryPolicy, RoutingConfig, Timeouts};
+pub use crate::settings::{
+    AuthConfig, ChainSpecs, Config, ConfigError, LimitsConfig, ModelsConfig, ProfileConfig,
+    ServerConfig, TransformerSpec,
+};
 
 /// Default path of the configuration file, relative to the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "proxy.toml";
@@ -350,158 +351,6 @@ impl Default for RawConfig {
             response_transformers: None,
         }
     }
-}
-
-/// The checked configuration.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub server: ServerConfig,
-    pub models: ModelsConfig,
-    pub routing: RoutingConfig,
-    pub default_profile: String,
-    /// Sorted by name.
-    pub profiles: Vec<ProfileConfig>,
-    /// Non-fatal findings (e.g. a geography prefix that does not fit the region).
-    pub warnings: Vec<String>,
-    pub limits: LimitsConfig,
-    pub auth: AuthConfig,
-    /// The default transformer chains, for profiles that do not write their own.
-    pub transformers: ChainSpecs,
-}
-
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    pub addr: SocketAddr,
-    pub stream_keepalive: Duration,
-    /// How long in-flight requests and streams may run after SIGTERM / Ctrl-C.
-    pub shutdown_grace: Duration,
-}
-
-/// Checked `[limits]`.
-#[derive(Debug, Clone)]
-pub struct LimitsConfig {
-    pub max_body_bytes: u64,
-    /// `None`: no cap.
-    pub max_concurrent_upstream: Option<usize>,
-    pub queue_timeout: Duration,
-}
-
-/// Checked `[auth]` plus the keys from the environment or the key file. `Debug` shows how
-/// many keys there are, never a key.
-#[derive(Debug, Clone)]
-pub struct AuthConfig {
-    pub keys: ApiKeys,
-    pub allow_unauthenticated: bool,
-    pub open_paths: Vec<String>,
-}
-
-impl AuthConfig {
-    /// Whether `path` is served without a key: one of `open_paths` or below one.
-    pub fn is_open(&self, path: &str) -> bool {
-        self.open_paths.iter().any(|open| {
-            path == open
-                || (path.starts_with(open.as_str())
-                    && (open.ends_with('/') || path[open.len()..].starts_with('/')))
-        })
-    }
-
-    /// Refuse to serve a non-loopback address without keys unless explicitly allowed.
-    pub fn check_exposure(&self, addr: &SocketAddr) -> Result<(), String> {
-        if addr.ip().is_loopback() || !self.keys.is_empty() || self.allow_unauthenticated {
-            return Ok(());
-        }
-        Err(format!(
-            "refusing to listen on {} without client API keys: anyone who can reach it could use your AWS credentials. Set PROXY_API_KEYS (comma-separated keys) or PROXY_API_KEYS_FILE (one key per line), listen on 127.0.0.1, or set auth.allow_unauthenticated = true",
-            addr.ip()
-        ))
-    }
-}
-
-/// The control-plane cache settings.
-#[derive(Debug, Clone)]
-pub struct ModelsConfig {
-    pub ttl: Duration,
-    pub stale: Duration,
-    pub max_entries: u64,
-    /// Control-plane base URL for regions no profile is in: `AWS_ENDPOINT_URL_BEDROCK`, then
-    /// `AWS_ENDPOINT_URL`; `None` means `https://bedrock.{region}.amazonaws.com`.
-    pub endpoint_override: Option<String>,
-}
-
-impl ModelsConfig {
-    /// The control-plane base URL for `region` when no profile says otherwise.
-    pub fn endpoint_for(&self, region: &str) -> String {
-        self.endpoint_override
-            .clone()
-            .unwrap_or_else(|| format!("https://bedrock.{region}.amazonaws.com"))
-    }
-}
-
-/// A profile's checked settings.
-#[derive(Debug, Clone)]
-pub struct ProfileConfig {
-    pub name: String,
-    /// Bedrock model id, inference-profile id or ARN.
-    pub model_id: String,
-    /// Region requests are signed for and sent to.
-    pub region: String,
-    /// Base URL of bedrock-runtime (no trailing slash).
-    pub runtime_endpoint: String,
-    /// Base URL of the bedrock control plane (no trailing slash).
-    pub control_endpoint: String,
-    /// Named profile of the AWS shared config files used for credentials, if any.
-    pub aws_profile: Option<String>,
-    pub timeouts: Timeouts,
-    pub retry: RetryPolicy,
-    /// Profiles to try, in order, when this one's attempts are exhausted on throttling or a
-    /// 5xx: its `fallback` list with their own fallbacks expanded after each, each profile once.
-    pub fallback: Vec<String>,
-    /// The profile's own transformer chains, where written.
-    pub transformers: ChainSpecs,
-}
-
-/// One entry of a configured transformer chain, before the registry builds it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TransformerSpec {
-    /// The registered transformer name.
-    pub name: String,
-    /// The entry's other keys.
-    pub options: serde_json::Map<String, serde_json::Value>,
-    /// Where the entry is, for messages: `profiles.eu.request_transformers[1]`.
-    pub key: String,
-    /// Where it was written: the file, or an environment variable.
-    pub source_name: String,
-}
-
-impl TransformerSpec {
-    /// An error about this entry, in the style of every configuration error.
-    pub fn invalid(&self, problem: impl Into<String>) -> ConfigError {
-        ConfigError::Invalid {
-            key: self.key.clone(),
-            source_name: self.source_name.clone(),
-            problem: problem.into(),
-        }
-    }
-}
-
-/// Request and response chains as configured; `None` where not written.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ChainSpecs {
-    pub request: Option<Vec<TransformerSpec>>,
-    pub response: Option<Vec<TransformerSpec>>,
-}
-
-/// A configuration that cannot be used. The message names the source, the key and the problem.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("invalid configuration: {0}")]
-    Parse(String),
-    #[error("invalid configuration: {key} (from {source_name}): {problem}")]
-    Invalid {
-        key: String,
-        source_name: String,
-        problem: String,
-    },
 }
 
 /// Where the configuration comes from: the file path, and a way to read the environment

@@ -11,6 +11,7 @@
 //! - [`resilience`]: retries, fallback profiles and the cap on concurrent upstream calls.
 //! - [`auth`]: client API keys (digests, constant-time check).
 //! - [`config`]: layered configuration (defaults < proxy.toml < .env < environment).
+//! - [`settings`]: the checked configuration as plain data (what `config` produces).
 //! - [`aws`]: AWS naming rules (regions, ARNs, cross-region geographies, SigV4 credentials).
 //! - [`error`]: every error type and the one place errors become HTTP.
 //!
@@ -28,6 +29,7 @@ pub mod pipeline;
 pub mod profiles;
 pub mod resilience;
 pub mod routing;
+pub mod settings;
 pub mod transform;
 
 use std::net::SocketAddr;

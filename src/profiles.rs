@@ -6,25 +6,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::config::ProfileConfig;
 use crate::error::ProxyError;
+use crate::settings::ProfileConfig;
 use crate::transform::{RequestChain, ResponseChain};
 
 pub use crate::aws::Geography;
-
-/// Timeouts for calls to Bedrock. There is deliberately no whole-request timeout: a long
-/// answer that keeps producing bytes is never cut.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Timeouts {
-    /// TCP + TLS connect.
-    pub connect: Duration,
-    /// From sending the request to receiving the response headers.
-    pub first_byte: Duration,
-    /// Longest silence allowed while reading a response body or an event stream.
-    pub idle: Duration,
-}
+pub use crate::settings::Timeouts;
 
 /// One routable profile: its checked settings plus its transformer chains.
 /// Derefs to the settings, so `profile.model_id` reads as it should.

@@ -13,27 +13,14 @@
 //!    default profile first), runs only the built-in request transformers (`legacy_prompt`,
 //!    `anthropic_defaults`) where the front end transforms bodies at all, and has no fallback.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::aws::{arn_region, Geography};
 use crate::error::ProxyError;
 use crate::profiles::{Profile, Profiles};
 use crate::transform::{RequestChain, ResponseChain};
 
 pub use crate::aws::foundation_model_id;
-
-/// The checked `[routing]` settings.
-#[derive(Debug, Clone, Default)]
-pub struct RoutingConfig {
-    /// Model name → profile name or Bedrock id.
-    pub aliases: BTreeMap<String, String>,
-    /// Geography prefix (`eu`) → region for direct calls with that prefix.
-    pub prefix_regions: BTreeMap<String, String>,
-    /// bedrock-runtime base URL for regions no profile is in (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`,
-    /// then `AWS_ENDPOINT_URL`); `None`: `https://bedrock-runtime.{region}.amazonaws.com`.
-    pub runtime_endpoint_override: Option<String>,
-}
+pub use crate::settings::RoutingConfig;
 
 /// Where a named model goes.
 #[derive(Debug, Clone)]
@@ -44,22 +31,6 @@ pub struct Routed {
 }
 
 impl RoutingConfig {
-    /// The region a direct call to `id` is made from.
-    pub fn region_for(&self, id: &str, default_region: &str) -> String {
-        if let Some(region) = arn_region(id) {
-            return region.to_string();
-        }
-        match Geography::of_model_id(id) {
-            Some(geo) if geo.accepts_region(default_region) => default_region.to_string(),
-            Some(geo) => self
-                .prefix_regions
-                .get(geo.prefix)
-                .cloned()
-                .unwrap_or_else(|| geo.default_region.to_string()),
-            None => default_region.to_string(),
-        }
-    }
-
     /// Route `model` (see the module docs).
     pub fn route(&self, profiles: &Profiles, model: &str) -> Result<Routed, ProxyError> {
         let model = model.trim();
@@ -119,32 +90,4 @@ pub fn for_count_tokens(profile: &Profile) -> Arc<Profile> {
         request_chain: profile.request_chain.clone(),
         response_chain: ResponseChain::new(Vec::new()),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn direct_regions_follow_the_arn_then_the_geography() {
-        let mut cfg = RoutingConfig::default();
-        let arn = "arn:aws:bedrock:eu-west-3:123456789012:application-inference-profile/x";
-        assert_eq!(cfg.region_for(arn, "us-east-1"), "eu-west-3");
-        assert_eq!(cfg.region_for("eu.anthropic.m", "eu-west-1"), "eu-west-1");
-        assert_eq!(
-            cfg.region_for("eu.anthropic.m", "us-east-1"),
-            "eu-central-1"
-        );
-        cfg.prefix_regions.insert("eu".into(), "eu-north-1".into());
-        assert_eq!(cfg.region_for("eu.anthropic.m", "us-east-1"), "eu-north-1");
-        assert_eq!(
-            cfg.region_for("global.anthropic.m", "ap-south-1"),
-            "ap-south-1"
-        );
-        assert_eq!(cfg.region_for("anthropic.m", "ap-south-1"), "ap-south-1");
-        assert_eq!(
-            cfg.region_for("arn:aws:bedrock:bogus", "us-west-2"),
-            "us-west-2"
-        );
-    }
 }
