@@ -1,56 +1,10 @@
-//! Client API keys: kept only as SHA-256 digests and checked in constant time.
-//!
-//! The keys come from `PROXY_API_KEYS` or a key file (see `config`); this module never sees
-//! where. Comparing digests instead of the keys makes every comparison the same length, and
-//! `subtle` compares without an early exit; every configured key is compared each time, so the
-//! time taken does not depend on which key (if any) matched.
+//! Client API keys: the keys a request presents. The configured keys ([`ApiKeys`], SHA-256
+//! digests checked in constant time) are in `settings`; they come from `PROXY_API_KEYS` or a
+//! key file (see `config`), and this module never sees where.
 
-use crate::bedrock::signing::client_credential;
-use sha2::{Digest, Sha256};
-use subtle::{Choice, ConstantTimeEq};
+use crate::aws::client_credential;
 
-/// The configured client API keys. `Debug` shows how many there are, never a key.
-#[derive(Clone, Default)]
-pub struct ApiKeys {
-    digests: Vec<[u8; 32]>,
-}
-
-fn digest(key: &[u8]) -> [u8; 32] {
-    Sha256::digest(key).into()
-}
-
-impl ApiKeys {
-    pub fn new<S: AsRef<str>>(keys: &[S]) -> ApiKeys {
-        ApiKeys {
-            digests: keys.iter().map(|k| digest(k.as_ref().as_bytes())).collect(),
-        }
-    }
-
-    /// No keys configured: authentication is off.
-    pub fn is_empty(&self) -> bool {
-        self.digests.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.digests.len()
-    }
-
-    /// Whether `candidate` is one of the keys, in time independent of which one.
-    pub fn accepts(&self, candidate: &[u8]) -> bool {
-        let probe = digest(candidate);
-        let mut found = Choice::from(0);
-        for d in &self.digests {
-            found |= d.ct_eq(&probe);
-        }
-        found.into()
-    }
-}
-
-impl std::fmt::Debug for ApiKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ApiKeys({} keys, redacted)", self.digests.len())
-    }
-}
+pub use crate::settings::ApiKeys;
 
 /// The keys a request presents: `x-api-key: KEY`, `Authorization: Bearer KEY`, and the access
 /// key id of a SigV4 `Authorization` header (any may be the right one).
@@ -81,18 +35,6 @@ pub fn presented_keys(headers: &http::HeaderMap) -> Vec<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn accepts_only_configured_keys_and_never_prints_them() {
-        let keys = ApiKeys::new(&["alpha-key", "beta-key"]);
-        assert!(keys.accepts(b"alpha-key"));
-        assert!(keys.accepts(b"beta-key"));
-        assert!(!keys.accepts(b"alpha-ke"));
-        assert!(!keys.accepts(b""));
-        assert!(!ApiKeys::default().accepts(b""));
-        let shown = format!("{keys:?}");
-        assert_eq!(shown, "ApiKeys(2 keys, redacted)");
-    }
 
     #[test]
     fn key_from_either_header() {

@@ -20,6 +20,7 @@
 
 mod app;
 pub mod auth;
+pub mod aws;
 pub mod bedrock;
 pub mod catalog;
 pub mod config;
@@ -29,6 +30,7 @@ pub mod http;
 pub mod profiles;
 pub mod resilience;
 pub mod routing;
+pub mod settings;
 pub mod transform;
 
 pub use app::{App, ProxyBuilder, StartError};

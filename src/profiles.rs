@@ -1,31 +1,20 @@
 //! Named profiles and the router that picks one per request.
 //!
 //! A profile is a Bedrock model (or inference-profile) id, the region it is called from, the
-//! endpoints and timeouts to use, and the transformer chains its requests run through. This
-//! module also knows the cross-region geographies (`us.`, `eu.`, `apac.`, …) and which source
-//! regions may call them, so configuration can warn about mismatches.
+//! endpoints and timeouts to use, and the transformer chains its requests run through. The
+//! cross-region geographies (`us.`, `eu.`, `apac.`, …) live in [`crate::aws`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::bedrock::control::{ControlTarget, Scope};
 use crate::bedrock::Target;
-use crate::config::{ModelsConfig, ProfileConfig};
 use crate::error::ProxyError;
+use crate::settings::{ModelsConfig, ProfileConfig};
 use crate::transform::{RequestChain, ResponseChain};
 
-/// Timeouts for calls to Bedrock. There is deliberately no whole-request timeout: a long
-/// answer that keeps producing bytes is never cut.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Timeouts {
-    /// TCP + TLS connect.
-    pub connect: Duration,
-    /// From sending the request to receiving the response headers.
-    pub first_byte: Duration,
-    /// Longest silence allowed while reading a response body or an event stream.
-    pub idle: Duration,
-}
+pub use crate::aws::Geography;
+pub use crate::settings::Timeouts;
 
 /// One routable profile: its checked settings, where its calls go, and its transformer
 /// chains. Derefs to the settings, so `profile.model_id` reads as it should.
@@ -153,89 +142,5 @@ impl Profiles {
         std::iter::once(&self.default)
             .chain(self.by_name.values())
             .find(|p| p.region == region)
-    }
-}
-
-/// A cross-region inference geography, from the prefix of an inference-profile id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Geography {
-    /// The id prefix without the dot: `us`, `eu`, `apac`, `jp`, `au`, `ca`, `global`.
-    pub prefix: &'static str,
-    /// The source region this proxy uses when it has to pick one.
-    pub default_region: &'static str,
-    /// Region name prefixes that are source regions of this geography (`None`: any region).
-    region_prefixes: Option<&'static [&'static str]>,
-}
-
-const GEOGRAPHIES: &[Geography] = &[
-    Geography {
-        prefix: "us",
-        default_region: "us-east-1",
-        region_prefixes: Some(&["us-"]),
-    },
-    Geography {
-        prefix: "eu",
-        default_region: "eu-central-1",
-        region_prefixes: Some(&["eu-"]),
-    },
-    Geography {
-        prefix: "apac",
-        default_region: "ap-northeast-1",
-        region_prefixes: Some(&["ap-"]),
-    },
-    Geography {
-        prefix: "jp",
-        default_region: "ap-northeast-1",
-        region_prefixes: Some(&["ap-northeast-1", "ap-northeast-3"]),
-    },
-    Geography {
-        prefix: "au",
-        default_region: "ap-southeast-2",
-        region_prefixes: Some(&["ap-southeast-2", "ap-southeast-4"]),
-    },
-    Geography {
-        prefix: "ca",
-        default_region: "ca-central-1",
-        region_prefixes: Some(&["ca-"]),
-    },
-    Geography {
-        prefix: "global",
-        default_region: "us-east-1",
-        region_prefixes: None,
-    },
-];
-
-impl Geography {
-    /// The geography of a cross-region inference-profile id (`eu.anthropic…` → eu), if any.
-    pub fn of_model_id(model_id: &str) -> Option<Geography> {
-        let prefix = model_id.split_once('.')?.0;
-        GEOGRAPHIES.iter().copied().find(|g| g.prefix == prefix)
-    }
-
-    /// Whether `region` is a source region of this geography.
-    pub fn accepts_region(&self, region: &str) -> bool {
-        match self.region_prefixes {
-            None => true,
-            Some(prefixes) => prefixes.iter().any(|p| region.starts_with(p)),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn geography_from_prefix() {
-        let eu = Geography::of_model_id("eu.anthropic.claude-sonnet-4-20250514-v1:0").unwrap();
-        assert_eq!(eu.prefix, "eu");
-        assert!(eu.accepts_region("eu-west-1"));
-        assert!(!eu.accepts_region("us-east-1"));
-        let apac = Geography::of_model_id("apac.anthropic.x").unwrap();
-        assert!(!apac.accepts_region("us-east-1"));
-        assert!(Geography::of_model_id("anthropic.claude-3-haiku-20240307-v1:0").is_none());
-        assert!(Geography::of_model_id("global.x")
-            .unwrap()
-            .accepts_region("eu-west-3"));
     }
 }

@@ -13,25 +13,14 @@
 //!    default profile first), runs only the built-in request transformers (`legacy_prompt`,
 //!    `anthropic_defaults`) where the front end transforms bodies at all, and has no fallback.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::config::valid_region;
 use crate::error::ProxyError;
-use crate::profiles::{Geography, Profile, Profiles};
+use crate::profiles::{Profile, Profiles};
 use crate::transform::{RequestChain, ResponseChain};
 
-/// The checked `[routing]` settings.
-#[derive(Debug, Clone, Default)]
-pub struct RoutingConfig {
-    /// Model name → profile name or Bedrock id.
-    pub aliases: BTreeMap<String, String>,
-    /// Geography prefix (`eu`) → region for direct calls with that prefix.
-    pub prefix_regions: BTreeMap<String, String>,
-    /// bedrock-runtime base URL for regions no profile is in (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`,
-    /// then `AWS_ENDPOINT_URL`); `None`: `https://bedrock-runtime.{region}.amazonaws.com`.
-    pub runtime_endpoint_override: Option<String>,
-}
+pub use crate::aws::foundation_model_id;
+pub use crate::settings::RoutingConfig;
 
 /// Where a named model goes.
 #[derive(Debug, Clone)]
@@ -41,31 +30,7 @@ pub struct Routed {
     pub direct: bool,
 }
 
-/// The region of a Bedrock ARN (`arn:aws:bedrock:REGION:…`).
-fn arn_region(id: &str) -> Option<&str> {
-    let mut parts = id.split(':');
-    (parts.next()? == "arn").then_some(())?;
-    let region = parts.nth(2)?;
-    valid_region(region).then_some(region)
-}
-
 impl RoutingConfig {
-    /// The region a direct call to `id` is made from.
-    pub fn region_for(&self, id: &str, default_region: &str) -> String {
-        if let Some(region) = arn_region(id) {
-            return region.to_string();
-        }
-        match Geography::of_model_id(id) {
-            Some(geo) if geo.accepts_region(default_region) => default_region.to_string(),
-            Some(geo) => self
-                .prefix_regions
-                .get(geo.prefix)
-                .cloned()
-                .unwrap_or_else(|| geo.default_region.to_string()),
-            None => default_region.to_string(),
-        }
-    }
-
     /// Route `model` (see the module docs).
     pub fn route(&self, profiles: &Profiles, model: &str) -> Result<Routed, ProxyError> {
         let model = model.trim();
@@ -114,15 +79,6 @@ impl RoutingConfig {
     }
 }
 
-/// CountTokens takes foundation-model ids only: `eu.anthropic.m` → `anthropic.m`. Other ids
-/// (foundation models, ARNs) are kept.
-pub fn foundation_model_id(id: &str) -> &str {
-    match Geography::of_model_id(id) {
-        Some(geo) => &id[geo.prefix.len() + 1..],
-        None => id,
-    }
-}
-
 /// `profile` for a CountTokens call: its foundation-model id, no fallback (counting is not
 /// worth another region's quota).
 pub fn for_count_tokens(profile: &Profile) -> Arc<Profile> {
@@ -134,44 +90,4 @@ pub fn for_count_tokens(profile: &Profile) -> Arc<Profile> {
         profile.request_chain.clone(),
         ResponseChain::new(Vec::new()),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn count_tokens_drops_the_geography_prefix() {
-        assert_eq!(
-            foundation_model_id("eu.anthropic.claude-x-v1:0"),
-            "anthropic.claude-x-v1:0"
-        );
-        assert_eq!(foundation_model_id("global.anthropic.m"), "anthropic.m");
-        assert_eq!(foundation_model_id("anthropic.m"), "anthropic.m");
-        let arn = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.m";
-        assert_eq!(foundation_model_id(arn), arn);
-    }
-
-    #[test]
-    fn direct_regions_follow_the_arn_then_the_geography() {
-        let mut cfg = RoutingConfig::default();
-        let arn = "arn:aws:bedrock:eu-west-3:123456789012:application-inference-profile/x";
-        assert_eq!(cfg.region_for(arn, "us-east-1"), "eu-west-3");
-        assert_eq!(cfg.region_for("eu.anthropic.m", "eu-west-1"), "eu-west-1");
-        assert_eq!(
-            cfg.region_for("eu.anthropic.m", "us-east-1"),
-            "eu-central-1"
-        );
-        cfg.prefix_regions.insert("eu".into(), "eu-north-1".into());
-        assert_eq!(cfg.region_for("eu.anthropic.m", "us-east-1"), "eu-north-1");
-        assert_eq!(
-            cfg.region_for("global.anthropic.m", "ap-south-1"),
-            "ap-south-1"
-        );
-        assert_eq!(cfg.region_for("anthropic.m", "ap-south-1"), "ap-south-1");
-        assert_eq!(
-            cfg.region_for("arn:aws:bedrock:bogus", "us-west-2"),
-            "us-west-2"
-        );
-    }
 }

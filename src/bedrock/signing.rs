@@ -16,6 +16,8 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::ProxyError;
 
+pub use crate::aws::client_credential;
+
 /// Signing name of both Bedrock hosts (runtime and control plane).
 pub const SIGNING_NAME: &str = "bedrock";
 
@@ -26,21 +28,6 @@ pub fn host_header(url: &reqwest::Url) -> Option<String> {
         Some(port) => format!("{host}:{port}"),
         None => host.to_string(),
     })
-}
-
-/// The credential of a client's SigV4 `Authorization` header
-/// (`AWS4-HMAC-SHA256 Credential=AKID/20261125/eu-central-1/bedrock/aws4_request, …`) split
-/// into its parts: `(access key id, region)`. The signature is not checked.
-pub fn client_credential(authorization: &[u8]) -> Option<(&[u8], &[u8])> {
-    let rest = authorization.strip_prefix(b"AWS4-HMAC-SHA256")?;
-    let credential = rest
-        .split(|b| *b == b',')
-        .map(<[u8]>::trim_ascii)
-        .find_map(|part| part.strip_prefix(b"Credential="))?;
-    let mut parts = credential.split(|b| *b == b'/');
-    let access_key = parts.next()?;
-    let region = parts.nth(1)?;
-    Some((access_key, region))
 }
 
 /// Add the SigV4 headers (`authorization`, `x-amz-date`, maybe `x-amz-security-token`) to

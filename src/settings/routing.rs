@@ -1,0 +1,61 @@
+use std::collections::BTreeMap;
+
+use crate::aws::{arn_region, Geography};
+
+/// The checked `[routing]` settings. Routing a request (`route`) is in `crate::routing`.
+#[derive(Debug, Clone, Default)]
+pub struct RoutingConfig {
+    /// Model name → profile name or Bedrock id.
+    pub aliases: BTreeMap<String, String>,
+    /// Geography prefix (`eu`) → region for direct calls with that prefix.
+    pub prefix_regions: BTreeMap<String, String>,
+    /// bedrock-runtime base URL for regions no profile is in (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`,
+    /// then `AWS_ENDPOINT_URL`); `None`: `https://bedrock-runtime.{region}.amazonaws.com`.
+    pub runtime_endpoint_override: Option<String>,
+}
+
+impl RoutingConfig {
+    /// The region a direct call to `id` is made from.
+    pub fn region_for(&self, id: &str, default_region: &str) -> String {
+        if let Some(region) = arn_region(id) {
+            return region.to_string();
+        }
+        match Geography::of_model_id(id) {
+            Some(geo) if geo.accepts_region(default_region) => default_region.to_string(),
+            Some(geo) => self
+                .prefix_regions
+                .get(geo.prefix)
+                .cloned()
+                .unwrap_or_else(|| geo.default_region.to_string()),
+            None => default_region.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn direct_regions_follow_the_arn_then_the_geography() {
+        let mut cfg = RoutingConfig::default();
+        let arn = "arn:aws:bedrock:eu-west-3:123456789012:application-inference-profile/x";
+        assert_eq!(cfg.region_for(arn, "us-east-1"), "eu-west-3");
+        assert_eq!(cfg.region_for("eu.anthropic.m", "eu-west-1"), "eu-west-1");
+        assert_eq!(
+            cfg.region_for("eu.anthropic.m", "us-east-1"),
+            "eu-central-1"
+        );
+        cfg.prefix_regions.insert("eu".into(), "eu-north-1".into());
+        assert_eq!(cfg.region_for("eu.anthropic.m", "us-east-1"), "eu-north-1");
+        assert_eq!(
+            cfg.region_for("global.anthropic.m", "ap-south-1"),
+            "ap-south-1"
+        );
+        assert_eq!(cfg.region_for("anthropic.m", "ap-south-1"), "ap-south-1");
+        assert_eq!(
+            cfg.region_for("arn:aws:bedrock:bogus", "us-west-2"),
+            "us-west-2"
+        );
+    }
+}
