@@ -10,10 +10,10 @@ use serde::de::DeserializeOwned;
 
 use crate::bedrock::{BedrockClient, CredentialStore};
 use crate::catalog::Catalog;
-use crate::config::{Config, ConfigError};
+use crate::core::profiles::{Profile, Profiles};
+use crate::core::resilience::UpstreamLimiter;
 use crate::core::Pipeline;
-use crate::profiles::{Profile, Profiles};
-use crate::resilience::UpstreamLimiter;
+use crate::settings::{Config, ConfigError};
 use crate::transform::{
     OptionsError, ProfileChains, Registry, RequestTransformer, ResponseTransformer,
 };

@@ -4,8 +4,6 @@
 
 use crate::aws::client_credential;
 
-pub use crate::settings::ApiKeys;
-
 /// The keys a request presents: `x-api-key: KEY`, `Authorization: Bearer KEY`, and the access
 /// key id of a SigV4 `Authorization` header (any may be the right one).
 pub fn presented_keys(headers: &http::HeaderMap) -> Vec<&[u8]> {

@@ -18,8 +18,8 @@ use serde_json::Value;
 
 use crate::bedrock::control::{ControlTarget, ModelFilters, Scope};
 use crate::bedrock::BedrockClient;
-use crate::config::ModelsConfig;
 use crate::error::ProxyError;
+use crate::settings::ModelsConfig;
 
 /// What is asked of the control plane.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

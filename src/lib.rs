@@ -27,9 +27,6 @@ pub mod config;
 pub mod core;
 pub mod error;
 pub mod http;
-pub mod profiles;
-pub mod resilience;
-pub mod routing;
 pub mod settings;
 pub mod transform;
 

@@ -1,11 +1,12 @@
 //! POST /invoke over real HTTP against the fake Bedrock: routing, signing, conversion, errors.
 
-// Tests and benchmarks may unwrap, panic and print.
+// Tests and benchmarks may unwrap, panic, print and run long.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::print_stdout
+    clippy::print_stdout,
+    clippy::too_many_lines
 )]
 
 mod support;

@@ -1,12 +1,13 @@
 //! Client API keys, the body limit, the non-loopback refusal, secrets in logs and `Debug`, the
 //! OpenAPI security schemes, and the shutdown grace period.
 
-// Tests and benchmarks may unwrap, panic and print.
+// Tests and benchmarks may unwrap, panic, print and run long.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::print_stdout
+    clippy::print_stdout,
+    clippy::too_many_lines
 )]
 
 mod support;

@@ -1,12 +1,13 @@
 //! POST /invoke_stream: Bedrock's binary event stream becomes SSE, event by event, and every
 //! fault ends in one clear error.
 
-// Tests and benchmarks may unwrap, panic and print.
+// Tests and benchmarks may unwrap, panic, print and run long.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::print_stdout
+    clippy::print_stdout,
+    clippy::too_many_lines
 )]
 
 mod support;

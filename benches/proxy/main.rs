@@ -7,12 +7,13 @@
 //! in full mode, writes it to docs/performance.md. See docs/performance.md for what each figure
 //! means and the targets. Nothing here runs under `cargo test`.
 
-// Tests and benchmarks may unwrap, panic and print.
+// Tests and benchmarks may unwrap, panic, print and run long.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::print_stdout
+    clippy::print_stdout,
+    clippy::too_many_lines
 )]
 // rlimits, prctl and sysconf through libc.
 #![allow(unsafe_code)]

@@ -21,7 +21,7 @@ use super::types::{passthrough_headers, request_id, upstream_error};
 use super::CredentialStore;
 use crate::error::StreamError;
 use crate::error::{AttemptError, ProxyError};
-use crate::profiles::Timeouts;
+use crate::settings::Timeouts;
 
 /// Characters kept as they are in a path segment: RFC 3986 unreserved.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC

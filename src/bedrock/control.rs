@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::client::{path_segment, read_body, BedrockClient, Signed};
 use crate::error::ProxyError;
-use crate::profiles::Timeouts;
+use crate::settings::Timeouts;
 
 /// Where a control-plane call goes and whose credentials sign it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

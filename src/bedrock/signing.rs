@@ -16,8 +16,6 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::ProxyError;
 
-pub use crate::aws::client_credential;
-
 /// Signing name of both Bedrock hosts (runtime and control plane).
 pub const SIGNING_NAME: &str = "bedrock";
 

@@ -18,10 +18,11 @@ use crate::bedrock::{
     AttemptNumber, BedrockClient, InvokeOutput, Operation, RawOutput, StreamOutput,
 };
 use crate::catalog::Catalog;
+use crate::core::profiles::{Profile, Profiles};
+use crate::core::resilience::{self, Answered, Attempts, UpstreamLimiter};
+use crate::core::router::{for_count_tokens, Routed};
 use crate::error::{ApiError, AttemptError, ProxyError, StreamError};
-use crate::profiles::{Profile, Profiles};
-use crate::resilience::{self, Answered, Attempts, UpstreamLimiter};
-use crate::routing::{for_count_tokens, Routed, RoutingConfig};
+use crate::settings::RoutingConfig;
 use crate::transform::EndpointKind;
 
 /// Shared state of a running proxy.

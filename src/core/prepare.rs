@@ -4,8 +4,8 @@
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
+use crate::core::profiles::Profile;
 use crate::error::ProxyError;
-use crate::profiles::Profile;
 use crate::transform::{EndpointKind, RequestContext};
 
 /// A body ready to send to one profile, and what preparing it found out about the request.

@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use super::prepare::context;
 use crate::bedrock::eventstream::{encode_chunk, encode_exception};
+use crate::core::profiles::Profile;
+use crate::core::resilience::UpstreamPermit;
 use crate::error::{StreamError, StreamErrorKind};
-use crate::profiles::Profile;
-use crate::resilience::UpstreamPermit;
 use crate::transform::{EndpointKind, EventAction};
 
 /// One item of a proxied stream: a model event (its `type` and JSON), or the error that ends it.

@@ -18,8 +18,8 @@ use poem_openapi::auth::{ApiKey, Bearer};
 use poem_openapi::SecurityScheme;
 
 use crate::auth::presented_keys;
-use crate::config::AuthConfig;
 use crate::error::{ApiError, ProxyError};
+use crate::settings::AuthConfig;
 
 /// What the guard enforces.
 #[derive(Debug, Clone)]

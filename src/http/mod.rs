@@ -19,8 +19,8 @@ use std::time::Duration;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route};
 use poem_openapi::{OpenApi, OpenApiService, Tags};
 
-use crate::config::Config;
 use crate::core::Pipeline;
+use crate::settings::Config;
 use frontends::{anthropic, aws_control, models, native, ops, profiles, seed};
 use middleware::Speak;
 use render::Dialect;

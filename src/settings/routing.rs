@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use crate::aws::{arn_region, Geography};
 
-/// The checked `[routing]` settings. Routing a request (`route`) is in `crate::routing`.
+/// The checked `[routing]` settings. Routing a request (`route`) is in `crate::core::router`.
 #[derive(Debug, Clone, Default)]
 pub struct RoutingConfig {
     /// Model name → profile name or Bedrock id.

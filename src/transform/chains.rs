@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::config::{Config, ConfigError, TransformerSpec};
+use crate::settings::{Config, ConfigError, TransformerSpec};
 
 use super::{
     BuildError, Origin, Registry, RequestChain, RequestTransformer, ResponseChain,

@@ -15,10 +15,10 @@ use poem_openapi::OpenApi;
 use serde_json::{json, Value};
 
 use super::models::cached_json;
+use crate::aws::client_credential;
+use crate::aws::valid_region;
 use crate::bedrock::control::{ControlTarget, ModelFilters};
-use crate::bedrock::signing::client_credential;
 use crate::catalog::{Lookup, Query as CatalogQuery};
-use crate::config::valid_region;
 use crate::core::Pipeline;
 use crate::error::{ApiError, ProxyError};
 use crate::http::docs::{

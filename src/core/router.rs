@@ -15,12 +15,11 @@
 
 use std::sync::Arc;
 
+use crate::aws::foundation_model_id;
+use crate::core::profiles::{Profile, Profiles};
 use crate::error::ProxyError;
-use crate::profiles::{Profile, Profiles};
+use crate::settings::RoutingConfig;
 use crate::transform::{RequestChain, ResponseChain};
-
-pub use crate::aws::foundation_model_id;
-pub use crate::settings::RoutingConfig;
 
 /// Where a named model goes.
 #[derive(Debug, Clone)]

@@ -18,10 +18,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::bedrock::AttemptNumber;
 use crate::core::prepare::Prepared;
+use crate::core::profiles::{Profile, Profiles};
 use crate::error::{ApiError, AttemptError, ProxyError};
-use crate::profiles::{Profile, Profiles};
-
-pub use crate::settings::RetryPolicy;
 
 /// Bedrock exceptions that say "try again".
 const RETRYABLE_TYPES: &[&str] = &[

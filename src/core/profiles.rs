@@ -13,9 +13,6 @@ use crate::error::ProxyError;
 use crate::settings::{ModelsConfig, ProfileConfig};
 use crate::transform::{RequestChain, ResponseChain};
 
-pub use crate::aws::Geography;
-pub use crate::settings::Timeouts;
-
 /// One routable profile: its checked settings, where its calls go, and its transformer
 /// chains. Derefs to the settings, so `profile.model_id` reads as it should.
 #[derive(Debug)]
