@@ -6,16 +6,16 @@
 //! body chunks; never one total-request timeout.
 
 use std::collections::HashMap;
-use std::error::Error as _;
 use std::time::{Duration, SystemTime};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 use http::{HeaderMap, HeaderValue};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::eventstream::model_events;
+use super::read::{describe, map_send_error, read_body};
 use super::signing::sign_request;
 use super::types::{passthrough_headers, request_id, upstream_error};
 use super::CredentialStore;
@@ -148,26 +148,6 @@ pub fn model_url(
         op.path_suffix()
     );
     reqwest::Url::parse(&url).map_err(|e| ProxyError::Internal(format!("bad URL {url}: {e}")))
-}
-
-/// Describe a reqwest error with its causes (they carry the useful part).
-fn describe(e: &reqwest::Error) -> String {
-    let mut msg = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
-}
-
-fn map_send_error(e: reqwest::Error) -> ProxyError {
-    if e.is_timeout() {
-        ProxyError::Timeout(describe(&e))
-    } else {
-        ProxyError::Unreachable(describe(&e))
-    }
 }
 
 impl BedrockClient {
@@ -393,41 +373,6 @@ impl BedrockClient {
             body,
         })
     }
-}
-
-/// Read a whole body, allowing at most `idle` between chunks.
-pub(super) async fn read_body(
-    response: &mut reqwest::Response,
-    idle: Duration,
-) -> Result<Bytes, ProxyError> {
-    let mut first: Option<Bytes> = None;
-    let mut rest = BytesMut::new();
-    loop {
-        let chunk = match tokio::time::timeout(idle, response.chunk()).await {
-            Err(_) => {
-                return Err(ProxyError::Timeout(format!(
-                    "Bedrock went silent for {idle:?} while sending the answer (idle_timeout)"
-                )))
-            }
-            Ok(Err(e)) => return Err(map_send_error(e)),
-            Ok(Ok(None)) => break,
-            Ok(Ok(Some(c))) => c,
-        };
-        match &first {
-            None => first = Some(chunk),
-            Some(f) => {
-                if rest.is_empty() {
-                    rest.extend_from_slice(f);
-                }
-                rest.extend_from_slice(&chunk);
-            }
-        }
-    }
-    Ok(if rest.is_empty() {
-        first.unwrap_or_default()
-    } else {
-        rest.freeze()
-    })
 }
 
 #[cfg(test)]

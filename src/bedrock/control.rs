@@ -9,7 +9,8 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use serde_json::Value;
 
-use super::client::{path_segment, read_body, BedrockClient, Signed};
+use super::client::{path_segment, BedrockClient, Signed};
+use super::read::read_body;
 use crate::error::ProxyError;
 use crate::settings::Timeouts;
 

@@ -7,6 +7,7 @@ pub mod client;
 pub mod control;
 pub mod credentials;
 pub mod eventstream;
+mod read;
 pub mod signing;
 pub mod types;
 
