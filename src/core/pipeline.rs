@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use super::prepare::{self, context, Prepared};
 use super::stream::{self, StreamItem};
 use crate::bedrock::{
-    AttemptNumber, BedrockClient, InvokeOutput, Operation, RawOutput, StreamOutput,
+    AttemptNumber, BedrockClient, InvokeOutput, Operation, RawOutput, StreamOutput, Target,
 };
 use crate::catalog::Catalog;
 use crate::core::profiles::{Profile, Profiles};
@@ -144,10 +144,24 @@ impl Pipeline {
         }
     }
 
+    /// The retry loop over `call`, each attempt made the `fetch` way.
+    async fn run<F: Fetch>(
+        &self,
+        start: Arc<Profile>,
+        call: &Call<'_>,
+        fetch: F,
+    ) -> Result<Answered<F::Output>, ApiError> {
+        let exec = Exec {
+            pipeline: self,
+            call,
+            fetch,
+        };
+        resilience::run(&self.profiles, &self.limiter, start, &exec).await
+    }
+
     /// A JSON operation, its answer through the answering profile's response chain.
     async fn whole(&self, start: Arc<Profile>, call: &Call<'_>) -> Result<Answer, ApiError> {
-        let answered =
-            resilience::run(&self.profiles, &self.limiter, start, &Json(self, call)).await?;
+        let answered = self.run(start, call, Json).await?;
         let Answered {
             value: mut out,
             profile,
@@ -181,7 +195,7 @@ impl Pipeline {
             attempts,
             legacy_form,
             permit,
-        } = resilience::run(&self.profiles, &self.limiter, start, &Events(self, call)).await?;
+        } = self.run(start, call, Events).await?;
         let events = futures_util::stream::once(futures_util::future::ready(Ok(first)))
             .chain(upstream.events)
             .boxed();
@@ -206,7 +220,7 @@ impl Pipeline {
             attempts,
             permit,
             ..
-        } = resilience::run(&self.profiles, &self.limiter, start, &Relay(self, call)).await?;
+        } = self.run(start, call, Relay).await?;
         Ok(Answer {
             profile,
             attempts,
@@ -272,45 +286,78 @@ struct FirstEvent {
     upstream: StreamOutput,
 }
 
-struct Json<'p, 'c, 'a>(&'p Pipeline, &'c Call<'a>);
-struct Events<'p, 'c, 'a>(&'p Pipeline, &'c Call<'a>);
-struct Relay<'p, 'c, 'a>(&'p Pipeline, &'c Call<'a>);
+/// One way of making an attempt: the Bedrock call and what it answers.
+trait Fetch: Sync {
+    type Output;
+    fn fetch(
+        &self,
+        bedrock: &BedrockClient,
+        target: &Target,
+        call: &Call<'_>,
+        body: Bytes,
+        number: AttemptNumber,
+    ) -> impl std::future::Future<Output = Result<Self::Output, AttemptError>> + Send;
+}
 
-impl Attempts for Json<'_, '_, '_> {
-    type Output = InvokeOutput;
+/// A call as the retry loop runs it: its body prepared per profile, fetched the `F` way.
+struct Exec<'p, 'c, 'a, F> {
+    pipeline: &'p Pipeline,
+    call: &'c Call<'a>,
+    fetch: F,
+}
+
+impl<F: Fetch> Attempts for Exec<'_, '_, '_, F> {
+    type Output = F::Output;
     fn prepare(&self, profile: &Profile) -> Result<Prepared, ProxyError> {
-        prepare_for(self.1, profile)
+        prepare_for(self.call, profile)
     }
     async fn attempt(
         &self,
         profile: &Profile,
         body: Bytes,
         number: AttemptNumber,
-    ) -> Result<InvokeOutput, AttemptError> {
-        let call = self.1;
-        self.0
-            .bedrock
-            .json(&profile.target, call.op, body, number, &call.extra)
+    ) -> Result<F::Output, AttemptError> {
+        let bedrock = &self.pipeline.bedrock;
+        self.fetch
+            .fetch(bedrock, &profile.target, self.call, body, number)
             .await
     }
 }
 
-impl Attempts for Events<'_, '_, '_> {
-    type Output = FirstEvent;
-    fn prepare(&self, profile: &Profile) -> Result<Prepared, ProxyError> {
-        prepare_for(self.1, profile)
-    }
-    async fn attempt(
+/// The whole JSON answer.
+struct Json;
+/// The decoded events, once the first arrived.
+struct Events;
+/// The answer's bytes as they arrive.
+struct Relay;
+
+impl Fetch for Json {
+    type Output = InvokeOutput;
+    async fn fetch(
         &self,
-        profile: &Profile,
+        bedrock: &BedrockClient,
+        target: &Target,
+        call: &Call<'_>,
+        body: Bytes,
+        number: AttemptNumber,
+    ) -> Result<InvokeOutput, AttemptError> {
+        bedrock
+            .json(target, call.op, body, number, &call.extra)
+            .await
+    }
+}
+
+impl Fetch for Events {
+    type Output = FirstEvent;
+    async fn fetch(
+        &self,
+        bedrock: &BedrockClient,
+        target: &Target,
+        call: &Call<'_>,
         body: Bytes,
         number: AttemptNumber,
     ) -> Result<FirstEvent, AttemptError> {
-        let mut upstream = self
-            .0
-            .bedrock
-            .events(&profile.target, body, number, &self.1.extra)
-            .await?;
+        let mut upstream = bedrock.events(target, body, number, &call.extra).await?;
         match upstream.events.next().await {
             Some(Ok(first)) => Ok(FirstEvent { first, upstream }),
             failed => {
@@ -325,21 +372,18 @@ impl Attempts for Events<'_, '_, '_> {
     }
 }
 
-impl Attempts for Relay<'_, '_, '_> {
+impl Fetch for Relay {
     type Output = RawOutput;
-    fn prepare(&self, profile: &Profile) -> Result<Prepared, ProxyError> {
-        prepare_for(self.1, profile)
-    }
-    async fn attempt(
+    async fn fetch(
         &self,
-        profile: &Profile,
+        bedrock: &BedrockClient,
+        target: &Target,
+        call: &Call<'_>,
         body: Bytes,
         number: AttemptNumber,
     ) -> Result<RawOutput, AttemptError> {
-        let call = self.1;
-        self.0
-            .bedrock
-            .relay(&profile.target, call.op, body, number, &call.extra)
+        bedrock
+            .relay(target, call.op, body, number, &call.extra)
             .await
     }
 }

@@ -91,21 +91,11 @@ impl RequestTransformer for MaxTokensLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transform::{obj, test_context, EndpointKind, Registry};
+    use crate::transform::run_builtin;
     use serde_json::json;
 
     fn run(options: Value, body: Value) -> Result<Value, String> {
-        let t = Registry::builtin()
-            .build_request("max_tokens_limit", obj(options))
-            .map_err(|e| e.to_string())?;
-        let headers = http::HeaderMap::new();
-        let mut body = obj(body);
-        t.transform(
-            &test_context(&headers, EndpointKind::Invoke, false),
-            &mut body,
-        )
-        .map_err(|e| e.to_string())?;
-        Ok(Value::Object(body))
+        run_builtin("max_tokens_limit", options, body)
     }
 
     #[test]

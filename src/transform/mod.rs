@@ -331,3 +331,20 @@ pub(crate) fn obj(v: Value) -> Map<String, Value> {
         other => panic!("not an object: {other}"),
     }
 }
+
+/// Build the built-in request transformer `name` with `options` and run it on `body`, for
+/// unit tests.
+#[cfg(test)]
+pub(crate) fn run_builtin(name: &str, options: Value, body: Value) -> Result<Value, String> {
+    let t = Registry::builtin()
+        .build_request(name, obj(options))
+        .map_err(|e| e.to_string())?;
+    let headers = http::HeaderMap::new();
+    let mut body = obj(body);
+    t.transform(
+        &test_context(&headers, EndpointKind::Invoke, false),
+        &mut body,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Value::Object(body))
+}
