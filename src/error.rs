@@ -10,6 +10,15 @@ pub enum ProxyError {
     #[error("{0}")]
     InvalidRequest(String),
 
+    /// A request parameter the proxy cannot send on, named the way OpenAI clients expect
+    /// (`param`, and a `code` such as `unsupported_parameter`).
+    #[error("{message}")]
+    BadParameter {
+        message: String,
+        param: Option<String>,
+        code: Option<&'static str>,
+    },
+
     /// `?profile=` names a profile that is not configured.
     #[error("unknown profile '{name}'; valid profiles: {}", valid.join(", "))]
     UnknownProfile { name: String, valid: Vec<String> },
@@ -80,7 +89,7 @@ impl ProxyError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self {
-            ProxyError::InvalidRequest(_) => 400,
+            ProxyError::InvalidRequest(_) | ProxyError::BadParameter { .. } => 400,
             ProxyError::UnknownProfile { .. } | ProxyError::UnknownModel { .. } => 404,
             ProxyError::Credentials { .. } | ProxyError::Internal(_) => 500,
             ProxyError::Upstream { status, .. } if (100..600).contains(status) => *status,
@@ -103,7 +112,7 @@ impl ProxyError {
     /// The `type` field of the JSON error: Bedrock's exception name, or the proxy's own.
     pub fn error_type(&self) -> &str {
         match self {
-            ProxyError::InvalidRequest(_) => "InvalidRequest",
+            ProxyError::InvalidRequest(_) | ProxyError::BadParameter { .. } => "InvalidRequest",
             ProxyError::UnknownProfile { .. } => "UnknownProfile",
             ProxyError::UnknownModel { .. } => "UnknownModel",
             ProxyError::Credentials { .. } => "CredentialsUnavailable",

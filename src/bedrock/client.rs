@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use http::{HeaderMap, HeaderValue};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use super::eventstream::model_events;
+use super::eventstream::{model_events, Framing};
 use super::read::{describe, map_send_error, read_body};
 use super::signing::sign_request;
 use super::types::{passthrough_headers, request_id, upstream_error};
@@ -317,22 +317,30 @@ impl BedrockClient {
         })
     }
 
-    /// `InvokeModelWithResponseStream`: one signed attempt; headers received, events decoded
-    /// as they arrive.
+    /// A stream (`InvokeModelWithResponseStream`, or `ConverseStream` when `op` says so): one
+    /// signed attempt; headers received, events decoded as they arrive.
     pub async fn events(
         &self,
         target: &Target,
+        op: Operation,
         body: Bytes,
         number: AttemptNumber,
         extra: &ExtraHeaders,
     ) -> Result<StreamOutput, AttemptError> {
-        let response = self
-            .send(target, Operation::InvokeStream, body, number, extra)
-            .await?;
+        let framing = match op {
+            Operation::ConverseStream => Framing::Typed,
+            _ => Framing::Chunks,
+        };
+        let op = if framing == Framing::Typed {
+            op
+        } else {
+            Operation::InvokeStream
+        };
+        let response = self.send(target, op, body, number, extra).await?;
         Ok(StreamOutput {
             headers: passthrough_headers(response.headers()),
             upstream_request_id: request_id(response.headers()),
-            events: model_events(response, target.timeouts.idle).boxed(),
+            events: model_events(response, target.timeouts.idle, framing).boxed(),
         })
     }
 

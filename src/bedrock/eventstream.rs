@@ -17,6 +17,18 @@ use futures_util::Stream;
 
 use crate::error::StreamError;
 
+/// How a stream's event frames carry the model's events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// InvokeModelWithResponseStream: `chunk` frames whose payload is
+    /// `{"bytes":"<base64 of the model's JSON event>"}`; other event types are skipped.
+    Chunks,
+    /// ConverseStream: the frame's `:event-type` names the event (`messageStart`,
+    /// `contentBlockDelta`, …) and its payload is the event's JSON, handed on as
+    /// `{"<eventType>": <payload>}` (the shape the AWS SDKs give such events).
+    Typed,
+}
+
 /// What one frame carried.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decoded {
@@ -74,6 +86,11 @@ impl EventDecoder {
 
     /// The next complete frame, `Ok(None)` when more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<Decoded>, StreamError> {
+        self.next_framed(Framing::Chunks)
+    }
+
+    /// The next complete frame of a stream framed as `framing`.
+    pub fn next_framed(&mut self, framing: Framing) -> Result<Option<Decoded>, StreamError> {
         let message = match self.frames.decode_frame(&mut self.buf) {
             Ok(DecodedFrame::Complete(m)) => {
                 self.mid_frame = false;
@@ -111,7 +128,14 @@ impl EventDecoder {
                 )))
             }
         }
-        if header(&message, ":event-type") != Some("chunk") {
+        let event_type = header(&message, ":event-type");
+        if framing == Framing::Typed {
+            return Ok(Some(match event_type {
+                Some(name) => Decoded::Event(wrap(name, message.payload())),
+                None => Decoded::Other,
+            }));
+        }
+        if event_type != Some("chunk") {
             return Ok(Some(Decoded::Other));
         }
         let payload: ChunkPayload<'_> = serde_json::from_slice(message.payload()).map_err(|e| {
@@ -122,6 +146,18 @@ impl EventDecoder {
             .map_err(|e| StreamError::interrupted(format!("chunk bytes are not base64: {e}")))?;
         Ok(Some(Decoded::Event(Bytes::from(bytes))))
     }
+}
+
+/// `{"<name>": <payload>}`.
+fn wrap(name: &str, payload: &[u8]) -> Bytes {
+    let payload: &[u8] = if payload.is_empty() { b"{}" } else { payload };
+    let mut out = BytesMut::with_capacity(name.len() + payload.len() + 5);
+    out.extend_from_slice(b"{\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+    out.extend_from_slice(payload);
+    out.extend_from_slice(b"}");
+    out.freeze()
 }
 
 fn payload_message(payload: &[u8]) -> String {
@@ -141,6 +177,7 @@ fn payload_message(payload: &[u8]) -> String {
 pub fn model_events(
     response: reqwest::Response,
     idle: Duration,
+    framing: Framing,
 ) -> impl Stream<Item = Result<Bytes, StreamError>> + Send + 'static {
     struct State {
         response: reqwest::Response,
@@ -157,7 +194,7 @@ pub fn model_events(
             return None;
         }
         loop {
-            match st.decoder.next_frame() {
+            match st.decoder.next_framed(framing) {
                 Ok(Some(Decoded::Event(bytes))) => return Some((Ok(bytes), st)),
                 Ok(Some(Decoded::Other)) => continue,
                 Ok(None) => {}

@@ -357,7 +357,9 @@ impl Fetch for Events {
         body: Bytes,
         number: AttemptNumber,
     ) -> Result<FirstEvent, AttemptError> {
-        let mut upstream = bedrock.events(target, body, number, &call.extra).await?;
+        let mut upstream = bedrock
+            .events(target, call.op, body, number, &call.extra)
+            .await?;
         match upstream.events.next().await {
             Some(Ok(first)) => Ok(FirstEvent { first, upstream }),
             failed => {

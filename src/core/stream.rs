@@ -134,16 +134,48 @@ fn transform_event(
     }
 }
 
-/// The `type` of a model event (`content_block_delta`, …); `completion` for legacy
-/// text-completion chunks, which have none.
+/// The name of a model event: its `type` (`content_block_delta`, …), else the one key of a
+/// Converse event (`{"contentBlockDelta": …}`), else `completion` (legacy text-completion
+/// chunks have neither).
 pub fn event_type(data: &[u8]) -> String {
-    #[derive(serde::Deserialize)]
-    struct Typed<'a> {
-        #[serde(rename = "type", borrow)]
-        kind: Option<std::borrow::Cow<'a, str>>,
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+    struct Name;
+    impl<'de> Visitor<'de> for Name {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
+            let (mut kind, mut first, mut keys) = (None, None, 0);
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                keys += 1;
+                if key == "type" && kind.is_none() {
+                    kind = map.next_value::<serde_json::Value>()?.as_str().map(str::to_string);
+                    continue;
+                }
+                map.next_value::<IgnoredAny>()?;
+                first.get_or_insert_with(|| key.into_owned());
+            }
+            Ok(kind.or(first.filter(|_| keys == 1)))
+        }
     }
-    match serde_json::from_slice::<Typed<'_>>(data) {
-        Ok(Typed { kind: Some(k) }) => k.into_owned(),
+    let mut de = serde_json::Deserializer::from_slice(data);
+    match de.deserialize_map(Name) {
+        Ok(Some(name)) => name,
         _ => "completion".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event_type;
+
+    #[test]
+    fn events_are_named_by_type_or_converse_key() {
+        assert_eq!(event_type(br#"{"type":"message_start","message":{}}"#), "message_start");
+        assert_eq!(event_type(br#"{"index":0,"type":"content_block_delta"}"#), "content_block_delta");
+        assert_eq!(event_type(br#"{"contentBlockDelta":{"delta":{"text":"x"}}}"#), "contentBlockDelta");
+        assert_eq!(event_type(br#"{"completion":"hi","stop_reason":null}"#), "completion");
+        assert_eq!(event_type(b"not json"), "completion");
     }
 }

@@ -122,11 +122,34 @@ pub struct AnthropicErrorDoc {
     pub request_id: String,
 }
 
+/// OpenAI's error detail.
+#[derive(Object)]
+#[oai(rename = "OpenAiErrorDetail")]
+pub struct OpenAiErrorDetailDoc {
+    pub message: String,
+    /// `invalid_request_error`, `authentication_error`, `permission_error`,
+    /// `not_found_error`, `rate_limit_error` or `server_error`.
+    #[oai(rename = "type")]
+    pub kind: String,
+    /// The request parameter at fault (`model`, `messages[0].content[1].image_url`, …).
+    pub param: Option<String>,
+    /// `model_not_found`, `unsupported_parameter`, `invalid_value`, `invalid_api_key`, …
+    pub code: Option<String>,
+}
+
+/// OpenAI's error body.
+#[derive(Object)]
+#[oai(rename = "OpenAiError")]
+pub struct OpenAiErrorDoc {
+    pub error: OpenAiErrorDetailDoc,
+}
+
 fn error_schema(dialect: Dialect) -> MetaSchemaRef {
     match dialect {
         Dialect::Proxy => ErrorBody::schema_ref(),
         Dialect::Aws => AwsErrorDoc::schema_ref(),
         Dialect::Anthropic => AnthropicErrorDoc::schema_ref(),
+        Dialect::OpenAi => OpenAiErrorDoc::schema_ref(),
     }
 }
 
@@ -241,6 +264,7 @@ impl<D: SuccessDoc + Send> poem_openapi::ApiResponse for RawResponse<D> {
         ErrorBody::register(registry);
         AwsErrorDoc::register(registry);
         AnthropicErrorDoc::register(registry);
+        OpenAiErrorDoc::register(registry);
     }
 }
 

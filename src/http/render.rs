@@ -29,6 +29,31 @@ pub enum Dialect {
     /// Anthropic's: `{"type":"error","error":{"type":"rate_limit_error","message":"…"},
     /// "request_id":"…"}`; SSE with `ping` events and Anthropic error types.
     Anthropic,
+    /// OpenAI's: `{"error":{"message","type","param","code"}}`; streams are `data:` lines
+    /// (see `frontends::openai`).
+    OpenAi,
+}
+
+/// OpenAI's error `type` for an HTTP status (the SDKs choose their exception by status).
+pub fn openai_error_type(status: u16) -> &'static str {
+    match status {
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        429 => "rate_limit_error",
+        s if s >= 500 => "server_error",
+        _ => "invalid_request_error",
+    }
+}
+
+/// The OpenAI `param` and `code` of an error, where it has them.
+fn openai_param_code(err: &poem::Error) -> (Option<String>, Option<&'static str>) {
+    match err.downcast_ref::<ApiError>().map(|a| &a.error) {
+        Some(ProxyError::BadParameter { param, code, .. }) => (param.clone(), *code),
+        Some(ProxyError::UnknownModel { .. }) => (Some("model".into()), Some("model_not_found")),
+        Some(ProxyError::Unauthorized(_)) => (None, Some("invalid_api_key")),
+        _ => (None, None),
+    }
 }
 
 /// Anthropic's error `type` for an HTTP status.
@@ -175,6 +200,18 @@ impl Dialect {
                         "message": detail.message,
                     },
                     "request_id": request_id,
+                })
+                .to_string()
+            }
+            Dialect::OpenAi => {
+                let (param, code) = openai_param_code(err);
+                serde_json::json!({
+                    "error": {
+                        "message": detail.message,
+                        "type": openai_error_type(detail.status),
+                        "param": param,
+                        "code": code,
+                    }
                 })
                 .to_string()
             }

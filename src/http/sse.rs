@@ -41,7 +41,7 @@ pub fn frame(item: &StreamItem, dialect: Dialect) -> Bytes {
         StreamItem::Error(e) => {
             let kind = match dialect {
                 Dialect::Anthropic => anthropic_error_type(e.status()),
-                Dialect::Proxy | Dialect::Aws => e.kind.name(),
+                Dialect::Proxy | Dialect::Aws | Dialect::OpenAi => e.kind.name(),
             };
             let body = serde_json::json!({
                 "type": "error",
@@ -81,7 +81,7 @@ pub fn body(
         sleep: Box::pin(tokio::time::sleep(keepalive)),
         idle_frame: match dialect {
             Dialect::Anthropic => PING,
-            Dialect::Proxy | Dialect::Aws => KEEPALIVE_COMMENT,
+            Dialect::Proxy | Dialect::Aws | Dialect::OpenAi => KEEPALIVE_COMMENT,
         },
     }
 }
