@@ -7,7 +7,6 @@
 //! in full mode, writes it to docs/performance.md. See docs/performance.md for what each figure
 //! means and the targets. Nothing here runs under `cargo test`.
 
-mod fake;
 mod load;
 mod micro;
 mod procfs;
@@ -20,6 +19,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+// The fast fake Bedrock lives in the fake crate (tests/fake-bedrock, feature `fast`).
+use fake_bedrock::fast as fake;
 use load::{Framing, Samples, Target};
 use report::{LatencyRow, Load, MemoryRow, Report, StreamRow};
 

@@ -1,0 +1,55 @@
+//! `FakeBedrock`: a scriptable fake of the AWS Bedrock runtime and control
+//! plane for integration tests, written on a raw tokio `TcpListener` (HTTP/1.1
+//! with keep-alive) so that faults — hangs, cut connections, corrupted
+//! event-stream frames, split writes — are fully under the test's control.
+//!
+//! Every request is SigV4-verified by the independent verifier in [`sigv4`]
+//! and recorded. Runtime requests (`/model/{id}/invoke`,
+//! `/invoke-with-response-stream`, `/converse`, `/converse-stream`,
+//! `/count-tokens`) pop scripted [`Behavior`]s from a FIFO queue (`push`);
+//! control-plane requests (`/foundation-models`, `/inference-profiles`) use a separate queue
+//! (`push_control`). An empty queue means realistic default answers.
+//!
+//! With the `fast` feature, [`fast`] is the benchmark's fast fake instead: hyper, canned
+//! answers, no signature checks.
+//!
+//! Layout: `server` (listener, shared state, the public handle), `http`
+//! (HTTP/1.1 reader and writer), `route`, `dispatch` (one request: verify, record, pick the
+//! behaviour), `stream` (event-stream answers), `script` ([`Behavior`], [`StreamScript`]),
+//! `runtime` (body validation, default replies, CountTokens), `control` (the control-plane
+//! catalogue), [`eventstream`] (frames and event sequences) and [`sigv4`].
+
+pub mod eventstream;
+#[cfg(feature = "fast")]
+pub mod fast;
+pub mod sigv4;
+
+mod control;
+mod dispatch;
+mod http;
+mod route;
+mod runtime;
+mod script;
+mod server;
+mod stream;
+
+#[cfg(test)]
+mod selftest;
+
+pub use control::{foundation_models, inference_profiles};
+pub use runtime::{
+    content_text, converse_content_text, count_tokens, count_tokens_supported,
+    validate_converse_body, validate_invoke_body,
+};
+pub use script::{Behavior, StreamScript};
+pub use server::{FakeBedrock, Recorded};
+pub use sigv4::{FakeCreds, SigError, SigInfo};
+
+/// `x-amzn-ErrorType` namespace for Bedrock service errors.
+pub const BEDROCK_ERROR_NS: &str = "http://internal.amazon.com/coral/com.amazonaws.bedrock/";
+/// `x-amzn-ErrorType` namespace for framework errors (auth, unknown operation).
+pub const CORAL_ERROR_NS: &str = "http://internal.amazon.com/coral/com.amazon.coral.service/";
+/// Fake AWS account id used in ARNs.
+pub const ACCOUNT_ID: &str = "123456789012";
+/// Default page size of `ListInferenceProfiles` in the fake (forces pagination).
+pub const DEFAULT_PROFILE_PAGE_SIZE: usize = 2;
