@@ -221,26 +221,28 @@ impl Shared {
                         .await;
                 }
             },
-            Route::Converse(_) => match runtime::validate_converse_body(&req.body) {
+            Route::Converse(model) => match runtime::validate_converse_request(model, &req.body) {
                 Err(msg) => validation(&msg),
                 Ok(body) => runtime::converse_reply(&body),
             },
-            Route::ConverseStream(model) => match runtime::validate_converse_body(&req.body) {
-                Err(msg) => validation(&msg),
-                Ok(body) => {
-                    let (text, input_tokens) = converse_echo_source(Some(&body));
-                    return self
-                        .default_stream(
-                            conn,
-                            call,
-                            StreamKind::Converse,
-                            model,
-                            &text,
-                            input_tokens,
-                        )
-                        .await;
+            Route::ConverseStream(model) => {
+                match runtime::validate_converse_request(model, &req.body) {
+                    Err(msg) => validation(&msg),
+                    Ok(body) => {
+                        let (text, input_tokens) = converse_echo_source(Some(&body));
+                        return self
+                            .default_stream(
+                                conn,
+                                call,
+                                StreamKind::Converse,
+                                model,
+                                &text,
+                                input_tokens,
+                            )
+                            .await;
+                    }
                 }
-            },
+            }
             Route::CountTokens(model) => match runtime::count_tokens(model, &req.body) {
                 Err(msg) => validation(&msg),
                 Ok(n) => Reply::ok(json!({ "inputTokens": n })),

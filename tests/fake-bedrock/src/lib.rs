@@ -39,7 +39,8 @@ mod selftest;
 pub use control::{foundation_models, inference_profiles};
 pub use runtime::{
     content_text, converse_content_text, count_tokens, count_tokens_supported,
-    validate_converse_body, validate_invoke_body,
+    validate_converse_body, validate_converse_request, validate_invoke_body, Family, IMAGE_FORMATS,
+    TINY_PNG_BASE64,
 };
 pub use script::{Behavior, StreamScript};
 pub use server::{FakeBedrock, Recorded};

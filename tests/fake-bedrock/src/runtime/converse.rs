@@ -1,7 +1,13 @@
 //! Converse / ConverseStream body validation with Bedrock's messages (also used for
 //! CountTokens' `input.converse`).
 
+use std::collections::HashSet;
+
 use serde_json::Value;
+
+use super::blocks::{union_member, validate_member, BlockKind};
+use super::inference::{validate_additional_fields, validate_inference_config, Family};
+use super::tools::validate_tool_config;
 
 /// Members of Converse's `ContentBlock` union.
 const CONTENT_BLOCK_MEMBERS: &[&str] = &[
@@ -33,53 +39,28 @@ pub(crate) fn constraint(value: &Value, at: &str, rule: &str) -> String {
     )
 }
 
-/// Check one union-typed block (`ContentBlock` or `SystemContentBlock`):
-/// an object setting exactly one known member; a `text` member is a
-/// non-blank string.
-fn validate_block(block: &Value, at: &str, kind: &str, members: &[&str]) -> Result<(), String> {
-    let Some(obj) = block.as_object() else {
-        return Err(constraint(block, at, "Member must be a structure"));
-    };
-    if let Some(unknown) = obj.keys().find(|k| !members.contains(&k.as_str())) {
-        return Err(format!(
-            "The {kind} object at {at} has an unknown field [{unknown}]. Use one of the following: {}.",
-            members.join(", ")
-        ));
-    }
-    if obj.len() != 1 {
-        return Err(format!(
-            "The {kind} object at {at} must set exactly one of the following keys: {}.",
-            members.join(", ")
-        ));
-    }
-    if let Some(text) = obj.get("text") {
-        match text.as_str() {
-            None => {
-                return Err(constraint(
-                    text,
-                    &format!("{at}.text"),
-                    "Member must be a string",
-                ))
-            }
-            Some(t) if t.trim().is_empty() => {
-                return Err(format!(
-                    "The text field in the {kind} object at {at} is blank. Add text to the text field, and try again."
-                ))
-            }
-            Some(_) => {}
-        }
-    }
-    Ok(())
+/// Check one union-typed block (`ContentBlock` or `SystemContentBlock`): an object setting
+/// exactly one known member, that member valid (see `blocks`).
+fn validate_block<'a>(
+    block: &'a Value,
+    at: &str,
+    cat: &str,
+    kind: &str,
+    members: &[&str],
+) -> Result<BlockKind<'a>, String> {
+    let (name, value) = union_member(block, kind, at, members)?;
+    validate_member(name, value, at, cat, kind)
 }
 
 const START_WITH_USER: &str = "A conversation must start with a user message. Try again with a conversation that starts with a user message.";
 const ALTERNATE: &str = "A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.";
 
-/// Check a Converse `messages` list (also used by CountTokens' `converse`).
+/// Check a Converse `messages` list (also used by CountTokens' `converse`). Returns whether
+/// it holds `toolUse` or `toolResult` blocks.
 pub(crate) fn validate_converse_messages(
     messages: Option<&Value>,
     prefix: &str,
-) -> Result<(), String> {
+) -> Result<bool, String> {
     let at = format!("{prefix}messages");
     let messages = match messages {
         None | Some(Value::Null) => {
@@ -89,15 +70,14 @@ pub(crate) fn validate_converse_messages(
         Some(v) => return Err(constraint(v, &at, "Member must be a list")),
     };
     let mut previous: Option<&str> = None;
+    let mut tools = ToolBlocks::default();
     for (i, m) in messages.iter().enumerate() {
         let (role, blocks) = message_parts(m, &format!("{prefix}messages.{i}"))?;
         for (j, block) in blocks.iter().enumerate() {
-            validate_block(
-                block,
-                &format!("{prefix}messages.{i}.content.{j}"),
-                "ContentBlock",
-                CONTENT_BLOCK_MEMBERS,
-            )?;
+            let at = format!("{prefix}messages.{i}.content.{j}");
+            let cat = format!("{prefix}messages.{i}.member.content.{j}.member");
+            let kind = validate_block(block, &at, &cat, "ContentBlock", CONTENT_BLOCK_MEMBERS)?;
+            tools.see(kind, role, &at)?;
         }
         if previous.is_none() && role != "user" {
             return Err(START_WITH_USER.into());
@@ -110,7 +90,7 @@ pub(crate) fn validate_converse_messages(
     if previous.is_none() {
         return Err(START_WITH_USER.into());
     }
-    Ok(())
+    Ok(tools.any)
 }
 
 /// (role, content blocks) of message `at`, or the constraint it breaks.
@@ -167,6 +147,7 @@ pub(crate) fn validate_system_blocks(system: Option<&Value>, prefix: &str) -> Re
                 validate_block(
                     block,
                     &format!("{prefix}system.{i}"),
+                    &format!("{prefix}system.{i}.member"),
                     "SystemContentBlock",
                     SYSTEM_BLOCK_MEMBERS,
                 )?;
@@ -181,88 +162,107 @@ pub(crate) fn validate_system_blocks(system: Option<&Value>, prefix: &str) -> Re
     }
 }
 
-/// Validate a Converse / ConverseStream body the way Bedrock does: an object
-/// with `messages` (alternating, user first; each content a list of
-/// `ContentBlock`s, e.g. `{"text": "…"}` — Anthropic's string content or
-/// `{"type": "text", …}` blocks are rejected), optional `system` (a list of
-/// `SystemContentBlock`s) and `inferenceConfig` (`maxTokens` ≥ 1,
-/// `temperature`/`topP` in 0..=1, `stopSequences` a list of strings).
-/// Other top-level members are accepted, except `modelId` (a URI member) and
-/// the InvokeModel keys `anthropic_version`/`max_tokens`, which Converse does
-/// not have. Returns the parsed body or the `ValidationException` message.
+/// Top-level members of a Converse request body (`modelId` is a URI member, not one of them).
+const BODY_MEMBERS: &[&str] = &[
+    "messages",
+    "system",
+    "inferenceConfig",
+    "toolConfig",
+    "guardrailConfig",
+    "additionalModelRequestFields",
+    "additionalModelResponseFieldPaths",
+    "promptVariables",
+    "requestMetadata",
+    "performanceConfig",
+];
+
+/// Validate a Converse / ConverseStream body the way Bedrock does, for any model: see
+/// [`validate_converse_request`], without the checks that depend on the model.
 pub fn validate_converse_body(body: &[u8]) -> Result<Value, String> {
+    validate_converse_request("", body)
+}
+
+/// Validate a Converse / ConverseStream body for `model_id` the way Bedrock does. Returns the
+/// parsed body or the `ValidationException` message.
+///
+/// - Only Converse's top-level members (`messages`, `system`, `inferenceConfig`, `toolConfig`,
+///   `guardrailConfig`, `additionalModelRequestFields`, …); anything else, e.g. `modelId` or
+///   the InvokeModel keys `anthropic_version`/`max_tokens`, is an extraneous key.
+/// - `messages`: user first, alternating; each content a list of `ContentBlock`s
+///   (`{"text": "…"}`, `image`, `toolUse`, `toolResult`, `reasoningContent`, `cachePoint`, …;
+///   Anthropic's string content or `{"type": "text", …}` blocks are rejected); `toolUse` only
+///   in assistant turns, `toolResult` only in user turns and naming an earlier `toolUse`.
+/// - `system`: a list of `SystemContentBlock`s (`text`, `cachePoint`, `guardContent`).
+/// - `inferenceConfig`: `maxTokens` ≥ 1, `temperature`/`topP` in 0..=1, `stopSequences` a
+///   list of strings, nothing else.
+/// - `toolConfig`: required when messages hold `toolUse`/`toolResult`; `tools` (`toolSpec`
+///   with `name`, `description`, `inputSchema.json`, or `cachePoint`), `toolChoice`.
+/// - `additionalModelRequestFields.thinking`: Claude models only, `type` `enabled` with
+///   `budget_tokens` ≥ 1024 and < `maxTokens`, no `temperature` other than 1, no forced tool.
+///   Model families are told from the id (after an ARN's last `/` and a geography prefix):
+///   `anthropic.`, `amazon.nova`, `meta.llama`, …; an id the fake cannot place (an
+///   application inference profile ARN, `""`) gets no model-specific checks.
+pub fn validate_converse_request(model_id: &str, body: &[u8]) -> Result<Value, String> {
     let generic = "Malformed input request, please reformat your input and try again.";
     let value: Value = serde_json::from_slice(body).map_err(|_| generic.to_string())?;
     let obj = value.as_object().ok_or_else(|| generic.to_string())?;
-    for key in ["modelId", "anthropic_version", "max_tokens"] {
-        if obj.contains_key(key) {
-            return Err(format!(
-                "Malformed input request: extraneous key [{key}] is not permitted, please reformat your input and try again."
-            ));
-        }
+    if let Some(key) = obj.keys().find(|k| !BODY_MEMBERS.contains(&k.as_str())) {
+        return Err(format!(
+            "Malformed input request: extraneous key [{key}] is not permitted, please reformat your input and try again."
+        ));
     }
-    validate_converse_messages(obj.get("messages"), "")?;
+    let family = Family::of(model_id);
+    if family == Family::Embedding {
+        return Err("This action doesn't support the model that you provided. Try again with a supported text or chat model.".into());
+    }
+    let tool_blocks = validate_converse_messages(obj.get("messages"), "")?;
     validate_system_blocks(obj.get("system"), "")?;
     if let Some(config) = obj.get("inferenceConfig") {
         validate_inference_config(config)?;
     }
+    match obj.get("toolConfig") {
+        Some(config) => validate_tool_config(config, family)?,
+        None if tool_blocks => {
+            return Err("The toolConfig field must be defined when using toolUse and toolResult content blocks.".into())
+        }
+        None => {}
+    }
+    if let Some(fields) = obj.get("additionalModelRequestFields") {
+        validate_additional_fields(fields, obj, family)?;
+    }
     Ok(value)
 }
 
-/// `inferenceConfig`: `maxTokens` ≥ 1, `temperature`/`topP` in 0..=1, `stopSequences` a list
-/// of strings.
-fn validate_inference_config(config: &Value) -> Result<(), String> {
-    let Some(config) = config.as_object() else {
-        return Err(constraint(
-            config,
-            "inferenceConfig",
-            "Member must be a structure",
-        ));
-    };
-    if let Some(v) = config.get("maxTokens") {
-        match v.as_i64() {
-            Some(n) if n >= 1 => {}
-            Some(_) => {
-                return Err(constraint(
-                    v,
-                    "inferenceConfig.maxTokens",
-                    "Member must have value greater than or equal to 1",
-                ))
-            }
-            None => {
-                return Err(constraint(
-                    v,
-                    "inferenceConfig.maxTokens",
-                    "Member must be an integer",
-                ))
-            }
-        }
-    }
-    for key in ["temperature", "topP"] {
-        if let Some(v) = config.get(key) {
-            match v.as_f64() {
-                Some(x) if (0.0..=1.0).contains(&x) => {}
-                _ => {
-                    return Err(constraint(
-                        v,
-                        &format!("inferenceConfig.{key}"),
-                        "Member must have value between 0 and 1",
-                    ))
+/// The `toolUse` ids seen so far, and whether any tool block was seen.
+#[derive(Default)]
+struct ToolBlocks {
+    ids: HashSet<String>,
+    any: bool,
+}
+
+impl ToolBlocks {
+    fn see(&mut self, kind: BlockKind<'_>, role: &str, at: &str) -> Result<(), String> {
+        match kind {
+            BlockKind::ToolUse(id) => {
+                if role != "assistant" {
+                    return Err(format!("The toolUse block at {at} is only valid in an assistant message. Move it to an assistant message and try again."));
                 }
+                self.ids.insert(id.to_string());
+                self.any = true;
             }
+            BlockKind::ToolResult(id) => {
+                if role != "user" {
+                    return Err(format!("The toolResult block at {at} is only valid in a user message. Move it to a user message and try again."));
+                }
+                if !self.ids.contains(id) {
+                    return Err(format!("The toolUseId {id} of the toolResult block at {at} doesn't match any toolUse block in an earlier assistant message."));
+                }
+                self.any = true;
+            }
+            BlockKind::Other => {}
         }
+        Ok(())
     }
-    if let Some(v) = config.get("stopSequences") {
-        let ok = v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
-        if !ok {
-            return Err(constraint(
-                v,
-                "inferenceConfig.stopSequences",
-                "Member must be a list of strings",
-            ));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -274,9 +274,13 @@ mod tests {
         let v = |s: &str| validate_converse_body(s.as_bytes());
         let ok = r#"{"messages":[{"role":"user","content":[{"text":"Hi"}]}],"system":[{"text":"Be brief"}],"inferenceConfig":{"maxTokens":5,"temperature":0.5,"stopSequences":["x"]}}"#;
         assert!(v(ok).is_ok());
+        // A toolConfig needs its tools (see selftest::validation for the rest).
         assert!(
             v(r#"{"messages":[{"role":"user","content":[{"text":"Hi"}]}],"toolConfig":{}}"#)
-                .is_ok()
+                .unwrap_err()
+                .contains(
+                    "'toolConfig.tools' failed to satisfy constraint: Member must not be null"
+                )
         );
         assert_eq!(
             v("nope").unwrap_err(),
@@ -333,6 +337,11 @@ mod tests {
         assert!(v(r#"{"messages":[{"role":"user","content":[{"text":"a"}]}],"inferenceConfig":{"temperature":1.5}}"#)
             .unwrap_err()
             .contains("inferenceConfig.temperature"));
+        extraneous_keys(v);
+    }
+
+    /// The InvokeModel keys and `modelId` are not Converse body members.
+    fn extraneous_keys(v: impl Fn(&str) -> Result<Value, String>) {
         for key in ["modelId", "anthropic_version", "max_tokens"] {
             let body = format!(
                 r#"{{"messages":[{{"role":"user","content":[{{"text":"a"}}]}}],"{key}":1}}"#

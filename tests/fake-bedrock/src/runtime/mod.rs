@@ -1,13 +1,18 @@
 //! Runtime operations: body validation (InvokeModel, Converse), the default answers, and
 //! CountTokens.
 
+mod blocks;
 mod converse;
 mod count_tokens;
+mod inference;
 mod reply;
+mod tools;
 mod validate;
 
-pub use converse::validate_converse_body;
+pub use blocks::{IMAGE_FORMATS, TINY_PNG_BASE64};
+pub use converse::{validate_converse_body, validate_converse_request};
 pub use count_tokens::{count_tokens, count_tokens_supported};
+pub use inference::Family;
 pub use reply::{content_text, converse_content_text};
 pub use validate::validate_invoke_body;
 

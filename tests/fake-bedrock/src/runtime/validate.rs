@@ -3,11 +3,11 @@
 
 use serde_json::Value;
 
-fn malformed(detail: &str) -> String {
+pub(crate) fn malformed(detail: &str) -> String {
     format!("Malformed input request: {detail}, please reformat your input and try again.")
 }
 
-fn json_type_name(v: &Value) -> &'static str {
+pub(crate) fn json_type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "Null",
         Value::Bool(_) => "Boolean",
