@@ -6,9 +6,10 @@ use std::time::SystemTime;
 use serde_json::{json, Value};
 
 use crate::control;
+use crate::converse_script::ConverseScript;
 use crate::http::{peer_gone, write_response, Conn, Request};
 use crate::route::{route, Route};
-use crate::runtime::{self, converse_echo_source, echo_source};
+use crate::runtime::{self, echo_source};
 use crate::script::{Behavior, StreamScript};
 use crate::server::{lock, Recorded, Shared};
 use crate::sigv4::{self, SigError, SigInfo};
@@ -158,6 +159,7 @@ impl Shared {
                 false
             }
             Behavior::CloseWithoutResponse => false,
+            Behavior::Converse(script) => self.converse_answer(conn, call, &script).await,
             Behavior::Stream(script) => {
                 let model = call.route.model_id().unwrap_or_default();
                 let (text, input_tokens) = call.route.echo_source(call.json);
@@ -221,27 +223,10 @@ impl Shared {
                         .await;
                 }
             },
-            Route::Converse(model) => match runtime::validate_converse_request(model, &req.body) {
-                Err(msg) => validation(&msg),
-                Ok(body) => runtime::converse_reply(&body),
-            },
-            Route::ConverseStream(model) => {
-                match runtime::validate_converse_request(model, &req.body) {
-                    Err(msg) => validation(&msg),
-                    Ok(body) => {
-                        let (text, input_tokens) = converse_echo_source(Some(&body));
-                        return self
-                            .default_stream(
-                                conn,
-                                call,
-                                StreamKind::Converse,
-                                model,
-                                &text,
-                                input_tokens,
-                            )
-                            .await;
-                    }
-                }
+            Route::Converse(_) | Route::ConverseStream(_) => {
+                return self
+                    .converse_answer(conn, call, &ConverseScript::default())
+                    .await
             }
             Route::CountTokens(model) => match runtime::count_tokens(model, &req.body) {
                 Err(msg) => validation(&msg),
@@ -276,10 +261,10 @@ impl Shared {
 }
 
 /// What one request handler needs to know about the request being answered.
-struct Call<'a> {
-    route: &'a Route,
-    req: &'a Request,
-    json: Option<&'a Value>,
-    info: &'a SigInfo,
-    request_id: &'a str,
+pub(crate) struct Call<'a> {
+    pub(crate) route: &'a Route,
+    pub(crate) req: &'a Request,
+    pub(crate) json: Option<&'a Value>,
+    pub(crate) info: &'a SigInfo,
+    pub(crate) request_id: &'a str,
 }

@@ -10,6 +10,53 @@
 //! control-plane requests (`/foundation-models`, `/inference-profiles`) use a separate queue
 //! (`push_control`). An empty queue means realistic default answers.
 //!
+//! # What the runtime answers by default
+//!
+//! - InvokeModel / InvokeModelWithResponseStream: Anthropic bodies validated like Bedrock
+//!   ([`validate_invoke_body`]), answered `echo: <last user text>`.
+//! - Converse / ConverseStream: validated for the model ([`validate_converse_request`]:
+//!   roles, content blocks, tools, inference settings, Claude-only extended thinking),
+//!   answered with the echo text block, or with a [`ConverseScript`] queued as
+//!   [`Behavior::converse`]. ConverseStream sends one event-stream frame per event
+//!   (`messageStart`, `contentBlockStart` for tool uses, `contentBlockDelta`,
+//!   `contentBlockStop`, `messageStop`, `metadata`); `contentBlockIndex` counts every block.
+//! - Prompt caching: a `cachePoint` in `system` or `messages` makes the first request with
+//!   that prefix report `cacheWriteInputTokens` and later ones (same fake, same model)
+//!   `cacheReadInputTokens`, taken out of `inputTokens` (see [`ConverseUsage`];
+//!   `FakeBedrock::clear_prompt_cache` forgets).
+//! - CountTokens ([`count_tokens`]), counted like invoke and converse count input.
+//!
+//! Every count is in words (whitespace-separated, at least 1): see
+//! [`eventstream::approx_tokens`].
+//!
+//! # Scripting a Converse answer
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use fake_bedrock::{Behavior, ConverseScript, FakeBedrock, StopReason, StreamScript};
+//! use serde_json::json;
+//!
+//! let fake = FakeBedrock::start().await;
+//! // Text, then two tool calls (stop reason `tool_use`), on Converse or ConverseStream:
+//! fake.push(Behavior::converse(
+//!     ConverseScript::text("Let me check.")
+//!         .then_tool_use("tooluse_1", "get_weather", json!({"city": "Paris"}))
+//!         .then_tool_use("tooluse_2", "get_time", json!({"tz": "Europe/Paris"})),
+//! ));
+//! // Reasoning (text and signature), then text, cut short:
+//! fake.push(Behavior::converse(
+//!     ConverseScript::reasoning("Think first.", "c2ln")
+//!         .then_text("Answer.")
+//!         .stop(StopReason::MaxTokens),
+//! ));
+//! // A stream that fails after three events:
+//! fake.push(Behavior::converse(ConverseScript::text("partial").with_faults(StreamScript {
+//!     exception_after: Some((3, "modelStreamErrorException".into(), "boom".into())),
+//!     ..Default::default()
+//! })));
+//! # }
+//! ```
+//!
 //! With the `fast` feature, [`fast`] is the benchmark's fast fake instead: hyper, canned
 //! answers, no signature checks.
 //!
@@ -25,6 +72,8 @@ pub mod fast;
 pub mod sigv4;
 
 mod control;
+mod converse_answer;
+mod converse_script;
 mod dispatch;
 mod http;
 mod route;
@@ -37,6 +86,10 @@ mod stream;
 mod selftest;
 
 pub use control::{foundation_models, inference_profiles};
+pub use converse_script::{
+    even_pieces, word_pieces, ConverseScript, ConverseUsage, ReplyBlock, StopReason,
+    CONVERSE_LATENCY_MS, TOOL_INPUT_PIECES,
+};
 pub use runtime::{
     content_text, converse_content_text, count_tokens, count_tokens_supported,
     validate_converse_body, validate_converse_request, validate_invoke_body, Family, IMAGE_FORMATS,

@@ -7,6 +7,8 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::Notify;
 
+use crate::converse_script::ConverseScript;
+
 /// A scripted answer for one request.
 #[derive(Clone, Debug)]
 pub enum Behavior {
@@ -32,6 +34,10 @@ pub enum Behavior {
     Stream(StreamScript),
     /// Read the request and close the socket without answering.
     CloseWithoutResponse,
+    /// A scripted Converse / ConverseStream answer (text, tool uses, reasoning, stop reason,
+    /// usage, stream faults), after the usual request validation. Queued for another
+    /// operation it answers 500 (a test bug).
+    Converse(ConverseScript),
 }
 
 impl Behavior {
@@ -66,6 +72,10 @@ impl Behavior {
 
     pub fn stream(script: StreamScript) -> Behavior {
         Behavior::Stream(script)
+    }
+
+    pub fn converse(script: ConverseScript) -> Behavior {
+        Behavior::Converse(script)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The listener, the shared state behind every clone of [`FakeBedrock`], the connection loop,
 //! and the handle tests use (queue behaviours, read what was recorded, send signed requests).
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -56,6 +56,8 @@ pub(crate) struct Shared {
     pub(crate) runtime_queue: Mutex<VecDeque<Behavior>>,
     pub(crate) control_queue: Mutex<VecDeque<Behavior>>,
     pub(crate) requests: Mutex<Vec<Recorded>>,
+    /// Prompt-cache prefixes written so far (see `runtime::cache`).
+    pub(crate) prompt_cache: Mutex<HashSet<u64>>,
     connections: AtomicUsize,
     stream_disconnects: AtomicUsize,
     counter: AtomicU64,
@@ -99,6 +101,7 @@ impl FakeBedrock {
             runtime_queue: Mutex::new(VecDeque::new()),
             control_queue: Mutex::new(VecDeque::new()),
             requests: Mutex::new(Vec::new()),
+            prompt_cache: Mutex::new(HashSet::new()),
             connections: AtomicUsize::new(0),
             stream_disconnects: AtomicUsize::new(0),
             counter: AtomicU64::new(0),
@@ -176,6 +179,12 @@ impl FakeBedrock {
 
     pub fn request_count(&self) -> usize {
         lock(&self.shared.requests).len()
+    }
+
+    /// Forget the prompt-cache prefixes seen so far (the next request with a `cachePoint`
+    /// writes again).
+    pub fn clear_prompt_cache(&self) {
+        lock(&self.shared.prompt_cache).clear();
     }
 
     /// TCP connections accepted so far.

@@ -50,7 +50,7 @@ pub(crate) fn script_events(
 }
 
 /// Insert a `LARGE_EVENT_TEXT_LEN` text delta before the (first) block stop.
-fn insert_large_event(events: &mut Vec<Value>, kind: StreamKind) {
+pub(crate) fn insert_large_event(events: &mut Vec<Value>, kind: StreamKind) {
     let text = "x".repeat(eventstream::LARGE_EVENT_TEXT_LEN);
     let (stop, delta) = match kind {
         StreamKind::InvokeChunks => (

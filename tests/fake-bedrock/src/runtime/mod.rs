@@ -1,7 +1,8 @@
-//! Runtime operations: body validation (InvokeModel, Converse), the default answers, and
-//! CountTokens.
+//! Runtime operations: body validation (InvokeModel, Converse), the default answers,
+//! prompt-cache accounting and CountTokens.
 
 mod blocks;
+pub(crate) mod cache;
 mod converse;
 mod count_tokens;
 mod inference;
@@ -16,4 +17,4 @@ pub use inference::Family;
 pub use reply::{content_text, converse_content_text};
 pub use validate::validate_invoke_body;
 
-pub(crate) use reply::{converse_echo_source, converse_reply, echo_source, invoke_reply};
+pub(crate) use reply::{converse_echo_source, echo_source, invoke_reply};

@@ -105,29 +105,17 @@ pub(crate) fn converse_echo_source(body: Option<&Value>) -> (String, u64) {
 }
 
 /// The Converse answer: `echo: <last user text>`.
-pub(crate) fn converse_reply(body: &Value) -> Reply {
+#[cfg(test)]
+fn converse_reply(body: &Value) -> Reply {
+    use crate::converse_script::{ConverseScript, ConverseUsage};
     let (text, input_tokens) = converse_echo_source(Some(body));
-    let answer = format!("echo: {text}");
-    let output_tokens = eventstream::approx_tokens(&answer);
-    Reply {
-        status: 200,
-        headers: Vec::new(),
-        body: json!({
-            "output": {
-                "message": {
-                    "role": "assistant",
-                    "content": [{ "text": answer }]
-                }
-            },
-            "stopReason": "end_turn",
-            "usage": {
-                "inputTokens": input_tokens,
-                "outputTokens": output_tokens,
-                "totalTokens": input_tokens + output_tokens
-            },
-            "metrics": { "latencyMs": 321 }
-        }),
-    }
+    let script = ConverseScript::default();
+    let usage = ConverseUsage {
+        input_tokens,
+        output_tokens: script.output_tokens(&text),
+        ..Default::default()
+    };
+    Reply::ok(script.converse_body(&text, usage))
 }
 
 #[cfg(test)]
