@@ -72,6 +72,36 @@ const MODELS: &[ModelRow] = &[
         customizations: &[],
         inference: &["ON_DEMAND"],
     },
+    ModelRow {
+        id: "amazon.nova-lite-v1:0",
+        name: "Nova Lite",
+        provider: "Amazon",
+        input: &["TEXT", "IMAGE", "VIDEO"],
+        output: &["TEXT"],
+        streaming: true,
+        customizations: &["FINE_TUNING", "DISTILLATION"],
+        inference: &["ON_DEMAND", "INFERENCE_PROFILE"],
+    },
+    ModelRow {
+        id: "cohere.embed-english-v3",
+        name: "Embed English",
+        provider: "Cohere",
+        input: &["TEXT"],
+        output: &["EMBEDDING"],
+        streaming: false,
+        customizations: &[],
+        inference: &["ON_DEMAND"],
+    },
+    ModelRow {
+        id: "cohere.embed-multilingual-v3",
+        name: "Embed Multilingual",
+        provider: "Cohere",
+        input: &["TEXT"],
+        output: &["EMBEDDING"],
+        streaming: false,
+        customizations: &[],
+        inference: &["ON_DEMAND"],
+    },
 ];
 
 /// The canned foundation models (as `ListFoundationModels` summaries).
