@@ -9,7 +9,7 @@ use crate::control;
 use crate::converse_script::ConverseScript;
 use crate::http::{peer_gone, write_response, Conn, Request};
 use crate::route::{route, Route};
-use crate::runtime::{self, echo_source};
+use crate::runtime::{self, echo_source, Embedder};
 use crate::script::{Behavior, StreamScript};
 use crate::server::{lock, Recorded, Shared};
 use crate::sigv4::{self, SigError, SigInfo};
@@ -87,6 +87,7 @@ impl Shared {
     /// Handle one request; returns whether the connection may be reused.
     pub(crate) async fn handle(&self, conn: &mut Conn, req: Request) -> bool {
         let (route, json, sig) = self.record(&req);
+        let _in_flight = self.enter(route.model_id().filter(|_| route.is_runtime()));
         let request_id = self.next_request_id();
         let info = match sig {
             Ok(info) => info,
@@ -203,10 +204,17 @@ impl Shared {
         let (req, request_id) = (call.req, call.request_id);
         let region = &call.info.region;
         let reply = match call.route {
-            Route::Invoke(model) => match runtime::validate_invoke_body(model, &req.body) {
-                Err(msg) => validation(&msg),
-                Ok(body) => runtime::invoke_reply(model, &body, request_id),
+            Route::Invoke(model) => match Embedder::of(model) {
+                Some(e) => runtime::embed_reply(e, &req.body, request_id)
+                    .unwrap_or_else(|msg| validation(&msg)),
+                None => match runtime::validate_invoke_body(model, &req.body) {
+                    Err(msg) => validation(&msg),
+                    Ok(body) => runtime::invoke_reply(model, &body, request_id),
+                },
             },
+            Route::InvokeStream(model) if Embedder::of(model).is_some() => {
+                validation("The model is unsupported for streaming.")
+            }
             Route::InvokeStream(model) => match runtime::validate_invoke_body(model, &req.body) {
                 Err(msg) => validation(&msg),
                 Ok(body) => {

@@ -13,7 +13,13 @@
 //! # What the runtime answers by default
 //!
 //! - InvokeModel / InvokeModelWithResponseStream: Anthropic bodies validated like Bedrock
-//!   ([`validate_invoke_body`]), answered `echo: <last user text>`.
+//!   ([`validate_invoke_body`]), answered `echo: <last user text>`. Embedding models
+//!   ([`Embedder`]): `amazon.titan-embed-text-v2:0` (`inputText`, `dimensions`
+//!   256/512/1024, `normalize`, `embeddingTypes`) and `cohere.embed-english-v3` /
+//!   `cohere.embed-multilingual-v3` (`texts` 1–96, `input_type`, `truncate`,
+//!   `embedding_types`), validated with Bedrock's messages, answered with [`embedding`] of
+//!   each text (deterministic, so tests can compute the expected vectors); they do not
+//!   stream and do not take Converse.
 //! - Converse / ConverseStream: validated for the model ([`validate_converse_request`]:
 //!   roles, content blocks, tools, inference settings, Claude-only extended thinking),
 //!   answered with the echo text block, or with a [`ConverseScript`] queued as
@@ -27,7 +33,9 @@
 //! - CountTokens ([`count_tokens`]), counted like invoke and converse count input.
 //!
 //! Every count is in words (whitespace-separated, at least 1): see
-//! [`eventstream::approx_tokens`].
+//! [`eventstream::approx_tokens`]. [`FakeBedrock::calls`] counts requests per operation and
+//! model, [`FakeBedrock::max_in_flight`] the most answered at once (for batching and
+//! concurrency limits).
 //!
 //! # Scripting a Converse answer
 //!
@@ -91,9 +99,9 @@ pub use converse_script::{
     CONVERSE_LATENCY_MS, TOOL_INPUT_PIECES,
 };
 pub use runtime::{
-    content_text, converse_content_text, count_tokens, count_tokens_supported,
-    validate_converse_body, validate_converse_request, validate_invoke_body, Family, IMAGE_FORMATS,
-    TINY_PNG_BASE64,
+    content_text, converse_content_text, count_tokens, count_tokens_supported, embedding,
+    validate_converse_body, validate_converse_request, validate_invoke_body, Embedder, Family,
+    COHERE_DIMENSIONS, COHERE_MAX_TEXTS, IMAGE_FORMATS, TINY_PNG_BASE64, TITAN_DIMENSIONS,
 };
 pub use script::{Behavior, StreamScript};
 pub use server::{FakeBedrock, Recorded};

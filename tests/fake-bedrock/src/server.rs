@@ -1,7 +1,7 @@
 //! The listener, the shared state behind every clone of [`FakeBedrock`], the connection loop,
 //! and the handle tests use (queue behaviours, read what was recorded, send signed requests).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -58,6 +58,8 @@ pub(crate) struct Shared {
     pub(crate) requests: Mutex<Vec<Recorded>>,
     /// Prompt-cache prefixes written so far (see `runtime::cache`).
     pub(crate) prompt_cache: Mutex<HashSet<u64>>,
+    /// Per model id: (requests being answered now, most at once so far).
+    in_flight: Mutex<HashMap<String, (usize, usize)>>,
     connections: AtomicUsize,
     stream_disconnects: AtomicUsize,
     counter: AtomicU64,
@@ -102,6 +104,7 @@ impl FakeBedrock {
             control_queue: Mutex::new(VecDeque::new()),
             requests: Mutex::new(Vec::new()),
             prompt_cache: Mutex::new(HashSet::new()),
+            in_flight: Mutex::new(HashMap::new()),
             connections: AtomicUsize::new(0),
             stream_disconnects: AtomicUsize::new(0),
             counter: AtomicU64::new(0),
@@ -179,6 +182,24 @@ impl FakeBedrock {
 
     pub fn request_count(&self) -> usize {
         lock(&self.shared.requests).len()
+    }
+
+    /// Requests recorded for `operation` (e.g. `invoke`, `converse-stream`) on `model_id`
+    /// (as sent, percent-decoded), e.g. to assert how embeddings were batched.
+    pub fn calls(&self, operation: &str, model_id: &str) -> usize {
+        lock(&self.shared.requests)
+            .iter()
+            .filter(|r| r.operation == operation && r.model_id.as_deref() == Some(model_id))
+            .count()
+    }
+
+    /// The most requests for `model_id` that were being answered at the same time (from
+    /// the request read to the last byte of the answer). Pair with `Behavior::delay` to make
+    /// overlapping requests observable.
+    pub fn max_in_flight(&self, model_id: &str) -> usize {
+        lock(&self.shared.in_flight)
+            .get(model_id)
+            .map_or(0, |(_, max)| *max)
     }
 
     /// Forget the prompt-cache prefixes seen so far (the next request with a `cachePoint`
@@ -297,6 +318,20 @@ impl Shared {
         )
     }
 
+    /// Count a request for `model` as being answered until the guard drops.
+    pub(crate) fn enter(&self, model: Option<String>) -> InFlight<'_> {
+        if let Some(m) = &model {
+            let mut map = lock(&self.in_flight);
+            let (now, max) = map.entry(m.clone()).or_insert((0, 0));
+            *now += 1;
+            *max = (*max).max(*now);
+        }
+        InFlight {
+            shared: self,
+            model,
+        }
+    }
+
     /// Count a response abandoned because the peer went away.
     pub(crate) fn disconnect(&self) {
         self.stream_disconnects.fetch_add(1, Ordering::SeqCst);
@@ -329,4 +364,20 @@ async fn handle_connection(shared: Arc<Shared>, stream: TcpStream) {
         }
     }
     let _ = conn.wr.shutdown().await;
+}
+
+/// A request being answered (see `Shared::enter`).
+pub(crate) struct InFlight<'a> {
+    shared: &'a Shared,
+    model: Option<String>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(m) = &self.model {
+            if let Some((now, _)) = lock(&self.shared.in_flight).get_mut(m) {
+                *now = now.saturating_sub(1);
+            }
+        }
+    }
 }

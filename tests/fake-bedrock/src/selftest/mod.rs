@@ -1,6 +1,7 @@
 //! Self-tests that drive the fake over HTTP, signed like an AWS SDK, and helpers for them.
 
 mod converse;
+mod embeddings;
 mod scripts;
 mod validation;
 
