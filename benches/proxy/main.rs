@@ -18,7 +18,6 @@
 // rlimits, prctl and sysconf through libc.
 #![allow(unsafe_code)]
 
-mod fake;
 mod load;
 mod micro;
 mod procfs;
@@ -31,6 +30,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+// The fast fake Bedrock lives in the fake crate (tests/fake-bedrock, feature `fast`).
+use fake_bedrock::fast as fake;
 use load::{Framing, Samples, Target};
 use report::{LatencyRow, Load, MemoryRow, Report, StreamRow};
 

@@ -1,9 +1,10 @@
-//! Test support: the fake Bedrock (`fake`), a proxy booted in-process against it, the binary
-//! started as a child process, and a small SSE parser. Everything binds to 127.0.0.1:0.
+//! Test support: the fake Bedrock (`fake`, the `fake-bedrock` crate in tests/fake-bedrock), a
+//! proxy booted in-process against it, the binary started as a child process, and a small SSE
+//! parser. Everything binds to 127.0.0.1:0.
 #![allow(dead_code)]
 
 #[allow(unused_imports)]
-pub mod fake;
+pub use fake_bedrock as fake;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};

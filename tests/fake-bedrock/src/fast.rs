@@ -1,5 +1,6 @@
-//! A fast fake Bedrock for the benchmark, run as its own process (`proxy --fake-server`) so that
-//! its CPU time is accounted separately from the proxy's and the load generator's.
+//! A fast fake Bedrock for the benchmark (feature `fast`), run as its own process
+//! (`proxy --fake-server`, see `benches/proxy/main.rs`) so that its CPU time is accounted
+//! separately from the proxy's and the load generator's.
 //!
 //! hyper HTTP/1.1 with keep-alive; signatures are not checked and bodies are not parsed (they
 //! are read to the end, so connections stay reusable). Every answer is prepared at start-up:
@@ -102,35 +103,11 @@ async fn handle(
             .header("x-amzn-bedrock-input-token-count", "8")
             .body(full(INVOKE_ANSWER))
     } else if path.ends_with("/invoke-with-response-stream") {
-        let frames = state.frames.clone();
-        let body: Body = if path.contains("hold") {
-            let mut release = state.release.subscribe();
-            let generation = *release.borrow();
-            let held = state.clone();
-            let first = futures_util::stream::iter(frames[..1].to_vec());
-            let rest = futures_util::stream::once(async move {
-                held.held.fetch_add(1, Ordering::Relaxed);
-                // Wait for the next release.
-                let _ = release.wait_for(|&n| n > generation).await;
-                held.held.fetch_sub(1, Ordering::Relaxed);
-                futures_util::stream::iter(frames[1..].to_vec())
-            });
-            use futures_util::StreamExt;
-            let stream = first
-                .chain(rest.flatten())
-                .map(|b| Ok::<_, Infallible>(Frame::data(b)));
-            StreamBody::new(stream).boxed_unsync()
-        } else {
-            use futures_util::StreamExt;
-            let stream =
-                futures_util::stream::iter(frames).map(|b| Ok::<_, Infallible>(Frame::data(b)));
-            StreamBody::new(stream).boxed_unsync()
-        };
         Response::builder()
             .header("content-type", "application/vnd.amazon.eventstream")
             .header("x-amzn-requestid", "1f0c3b9e-6a4d-4e21-9d51-8c2b0e7f4a12")
             .header("x-amzn-bedrock-content-type", "application/json")
-            .body(body)
+            .body(stream_body(&state, path.contains("hold")))
     } else if path == "/bench/stats" {
         let stats = format!(
             "{} {}",
@@ -145,6 +122,34 @@ async fn handle(
         Response::builder().status(404).body(full("not found"))
     };
     Ok(response.expect("a valid canned response"))
+}
+
+/// The canned stream: every frame at once, or (`hold`) the first frame, then the rest after
+/// the next `POST /bench/release`.
+fn stream_body(state: &Arc<State>, hold: bool) -> Body {
+    use futures_util::StreamExt;
+    let frames = state.frames.clone();
+    if hold {
+        let mut release = state.release.subscribe();
+        let generation = *release.borrow();
+        let held = state.clone();
+        let first = futures_util::stream::iter(frames[..1].to_vec());
+        let rest = futures_util::stream::once(async move {
+            held.held.fetch_add(1, Ordering::Relaxed);
+            // Wait for the next release.
+            let _ = release.wait_for(|&n| n > generation).await;
+            held.held.fetch_sub(1, Ordering::Relaxed);
+            futures_util::stream::iter(frames[1..].to_vec())
+        });
+        let stream = first
+            .chain(rest.flatten())
+            .map(|b| Ok::<_, Infallible>(Frame::data(b)));
+        StreamBody::new(stream).boxed_unsync()
+    } else {
+        let stream =
+            futures_util::stream::iter(frames).map(|b| Ok::<_, Infallible>(Frame::data(b)));
+        StreamBody::new(stream).boxed_unsync()
+    }
 }
 
 /// Serve on 127.0.0.1 (port 0); print the port on stdout; run until killed.
