@@ -24,6 +24,7 @@ pub mod aws;
 pub mod bedrock;
 pub mod catalog;
 pub mod config;
+pub mod convert;
 pub mod core;
 pub mod error;
 pub mod http;

@@ -117,6 +117,10 @@ pub struct RawProfile {
     /// Profiles tried in order when this one's attempts are exhausted on throttling or 5xx.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fallback: Vec<String>,
+    /// Prompt caching for OpenAI clients: a Converse `cachePoint` after the system prompt
+    /// and after the tools of `/v1/chat/completions` requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_cache: Option<bool>,
 }
 
 /// Retries of throttled and failed Bedrock calls, for every profile that does not set its own.

@@ -47,6 +47,9 @@ pub enum CallBody {
     Parsed(Map<String, Value>),
     /// Sent byte for byte (a native Bedrock body for a model called directly, a Converse body).
     Verbatim(Bytes),
+    /// A Converse body built by a front end (the OpenAI one), to run through the request
+    /// chain's transformers that handle Converse bodies.
+    Converse(Map<String, Value>),
 }
 
 /// How the answer should come back.
@@ -107,6 +110,15 @@ impl Pipeline {
     pub fn route(&self, model: &str) -> Result<Routed, ApiError> {
         self.routing
             .route(&self.profiles, model)
+            .map_err(ApiError::refused)
+    }
+
+    /// Like [`Pipeline::route`], with direct calls made from the region of the profile
+    /// `home` names (`?profile=`), or the default's.
+    pub fn route_from(&self, model: &str, home: Option<&str>) -> Result<Routed, ApiError> {
+        let home = self.profile(home)?;
+        self.routing
+            .route_from(&self.profiles, model, &home)
             .map_err(ApiError::refused)
     }
 
@@ -264,6 +276,7 @@ fn prepare_for(call: &Call<'_>, profile: &Profile) -> Result<Prepared, ProxyErro
             prepare::transform(profile, endpoint, call.headers, prepare::parse_body(bytes)?)?
         }
         CallBody::Parsed(map) => prepare::transform(profile, endpoint, call.headers, map.clone())?,
+        CallBody::Converse(map) => prepare::converse(profile, call.op, call.headers, map.clone())?,
     };
     if call.op != Operation::CountTokens {
         return Ok(prepared);

@@ -64,6 +64,19 @@ pub fn transform(
     })
 }
 
+/// A Converse body for `profile`: the request chain's Converse-capable transformers run on
+/// it (the others, and the Messages-only built-ins, skip Converse bodies).
+pub fn converse(
+    _profile: &Profile,
+    _op: crate::bedrock::Operation,
+    _headers: &http::HeaderMap,
+    body: Map<String, Value>,
+) -> Result<Prepared, ProxyError> {
+    let body = serde_json::to_vec(&body)
+        .map_err(|e| ProxyError::Internal(format!("serialize body: {e}")))?;
+    Ok(Prepared::verbatim(Bytes::from(body)))
+}
+
 /// Parse the client's body into a JSON object, or say what is wrong with it.
 pub fn parse_body(raw: &[u8]) -> Result<Map<String, Value>, ProxyError> {
     if raw.iter().all(u8::is_ascii_whitespace) {

@@ -30,8 +30,20 @@ pub struct Routed {
 }
 
 impl RoutingConfig {
-    /// Route `model` (see the module docs).
+    /// Route `model` (see the module docs); direct calls are made from the default
+    /// profile's region.
     pub fn route(&self, profiles: &Profiles, model: &str) -> Result<Routed, ProxyError> {
+        self.route_from(profiles, model, profiles.default_profile())
+    }
+
+    /// Route `model`; a direct call is made from `home`'s region (and with its settings)
+    /// unless the id itself says otherwise (an ARN, a geography prefix `home` cannot call).
+    pub fn route_from(
+        &self,
+        profiles: &Profiles,
+        model: &str,
+        home: &Arc<Profile>,
+    ) -> Result<Routed, ProxyError> {
         let model = model.trim();
         if model.is_empty() {
             return Err(ProxyError::InvalidRequest(
@@ -54,10 +66,13 @@ impl RoutingConfig {
                 valid,
             });
         }
-        let default = profiles.default_profile();
-        let region = self.region_for(target, &default.region);
-        let base = profiles.in_region(&region);
-        let mut settings = base.unwrap_or(default).settings.clone();
+        let region = self.region_for(target, &home.region);
+        let base = if region == home.region {
+            Some(home)
+        } else {
+            profiles.in_region(&region)
+        };
+        let mut settings = base.unwrap_or(home).settings.clone();
         if base.is_none() {
             settings.runtime_endpoint = self
                 .runtime_endpoint_override

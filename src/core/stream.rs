@@ -150,7 +150,10 @@ pub fn event_type(data: &[u8]) -> String {
             while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                 keys += 1;
                 if key == "type" && kind.is_none() {
-                    kind = map.next_value::<serde_json::Value>()?.as_str().map(str::to_string);
+                    kind = map
+                        .next_value::<serde_json::Value>()?
+                        .as_str()
+                        .map(str::to_string);
                     continue;
                 }
                 map.next_value::<IgnoredAny>()?;
@@ -172,10 +175,22 @@ mod tests {
 
     #[test]
     fn events_are_named_by_type_or_converse_key() {
-        assert_eq!(event_type(br#"{"type":"message_start","message":{}}"#), "message_start");
-        assert_eq!(event_type(br#"{"index":0,"type":"content_block_delta"}"#), "content_block_delta");
-        assert_eq!(event_type(br#"{"contentBlockDelta":{"delta":{"text":"x"}}}"#), "contentBlockDelta");
-        assert_eq!(event_type(br#"{"completion":"hi","stop_reason":null}"#), "completion");
+        assert_eq!(
+            event_type(br#"{"type":"message_start","message":{}}"#),
+            "message_start"
+        );
+        assert_eq!(
+            event_type(br#"{"index":0,"type":"content_block_delta"}"#),
+            "content_block_delta"
+        );
+        assert_eq!(
+            event_type(br#"{"contentBlockDelta":{"delta":{"text":"x"}}}"#),
+            "contentBlockDelta"
+        );
+        assert_eq!(
+            event_type(br#"{"completion":"hi","stop_reason":null}"#),
+            "completion"
+        );
         assert_eq!(event_type(b"not json"), "completion");
     }
 }

@@ -6,6 +6,7 @@
 //! plane, model lists), and render the answer with `render`.
 
 mod docs;
+mod docs_openai;
 mod frontends;
 pub mod guard;
 mod middleware;
@@ -21,7 +22,7 @@ use poem_openapi::{OpenApi, OpenApiService, Tags};
 
 use crate::core::Pipeline;
 use crate::settings::Config;
-use frontends::{anthropic, aws_control, models, native, ops, profiles, seed};
+use frontends::{anthropic, aws_control, models, native, openai, ops, profiles, seed};
 use middleware::Speak;
 use render::Dialect;
 
@@ -38,6 +39,9 @@ pub enum ApiTags {
     Bedrock,
     /// The Anthropic Messages API, for the anthropic SDKs and Claude Code.
     Anthropic,
+    /// The OpenAI API (Chat Completions over Converse, embeddings), for the openai SDKs and
+    /// the tools built on them.
+    OpenAi,
     /// Configured profiles.
     Profiles,
     /// Liveness.
@@ -88,6 +92,13 @@ impl FrontEnds {
         }
     }
 
+    fn openai(&self) -> impl OpenApi {
+        openai::OpenAiApi {
+            pipeline: self.pipeline.clone(),
+            keepalive: self.keepalive,
+        }
+    }
+
     fn anthropic(&self) -> impl OpenApi {
         anthropic::AnthropicApi {
             pipeline: self.pipeline.clone(),
@@ -112,7 +123,13 @@ pub fn openapi(
     keepalive: Duration,
 ) -> OpenApiService<impl poem_openapi::OpenApi, ()> {
     let f = FrontEnds::new(state, keepalive);
-    service((f.own(), f.aws_control(), f.native(), f.anthropic()))
+    service((
+        f.own(),
+        f.aws_control(),
+        f.native(),
+        f.anthropic(),
+        f.openai(),
+    ))
 }
 
 /// The whole application as one poem endpoint. Each group is behind the guard and renders
@@ -142,7 +159,10 @@ pub fn app(state: Arc<Pipeline>, config: &Config) -> impl Endpoint {
         dialect: Dialect::Aws,
         default_json: true,
     };
+    let openai = group(boxed(service(f.openai())), Speak::new(Dialect::OpenAi));
     Route::new()
+        .nest_no_strip("/v1/chat", openai.clone())
+        .nest_no_strip("/v1/embeddings", openai)
         .nest_no_strip(
             "/v1",
             group(

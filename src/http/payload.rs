@@ -17,10 +17,10 @@ use poem_openapi::Object;
 use super::docs::{InvokeRequestDoc, InvokeResponseDoc, StreamEventDoc};
 use super::render::{Dialect, ErrorBody, ATTEMPTS_HEADER};
 
-/// A JSON request body, kept as bytes.
-pub struct JsonBody(pub Bytes);
+/// A JSON request body, kept as bytes, documented in OpenAPI as `D`.
+pub struct JsonBody<D = InvokeRequestDoc>(pub Bytes, std::marker::PhantomData<D>);
 
-impl Payload for JsonBody {
+impl<D: Type> Payload for JsonBody<D> {
     const CONTENT_TYPE: &'static str = "application/json";
 
     fn check_content_type(content_type: &str) -> bool {
@@ -29,23 +29,26 @@ impl Payload for JsonBody {
     }
 
     fn schema_ref() -> MetaSchemaRef {
-        InvokeRequestDoc::schema_ref()
+        D::schema_ref()
     }
 
     fn register(registry: &mut Registry) {
-        InvokeRequestDoc::register(registry);
+        D::register(registry);
     }
 }
 
-impl ParsePayload for JsonBody {
+impl<D: Type> ParsePayload for JsonBody<D> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(_req: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        Ok(JsonBody(body.take()?.into_bytes().await?))
+        Ok(JsonBody(
+            body.take()?.into_bytes().await?,
+            std::marker::PhantomData,
+        ))
     }
 }
 
-poem_openapi::impl_apirequest_for_payload!(JsonBody,);
+poem_openapi::impl_apirequest_for_payload!(JsonBody<D>, D: Type);
 
 /// Which success body a `RawResponse` documents.
 pub trait SuccessDoc {

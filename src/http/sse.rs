@@ -75,10 +75,20 @@ pub fn body(
             out
         })
         .boxed();
+    keep_alive(frames, keepalive, dialect)
+}
+
+/// `frames` with the dialect's idle frame (`ping` event, else a comment) after each silence
+/// of `period`.
+pub fn keep_alive(
+    frames: BoxStream<'static, Bytes>,
+    period: Duration,
+    dialect: Dialect,
+) -> KeepAlive {
     KeepAlive {
         inner: frames,
-        period: keepalive,
-        sleep: Box::pin(tokio::time::sleep(keepalive)),
+        period,
+        sleep: Box::pin(tokio::time::sleep(period)),
         idle_frame: match dialect {
             Dialect::Anthropic => PING,
             Dialect::Proxy | Dialect::Aws | Dialect::OpenAi => KEEPALIVE_COMMENT,

@@ -23,6 +23,9 @@ pub struct ProfileConfig {
     pub fallback: Vec<String>,
     /// The profile's own transformer chains, where written.
     pub transformers: ChainSpecs,
+    /// `/v1/chat/completions` requests get Converse `cachePoint`s after the system prompt
+    /// and the tools (`prompt_cache = true`), so Bedrock can cache that prefix.
+    pub prompt_cache: bool,
 }
 
 /// Timeouts for calls to Bedrock. There is deliberately no whole-request timeout: a long

@@ -99,6 +99,7 @@ fn profile(
         retry,
         fallback: fallback_chain(figment, &raw.profiles, name)?,
         transformers,
+        prompt_cache: p.prompt_cache.unwrap_or(false),
     })
 }
 
