@@ -157,15 +157,44 @@ impl OpenAiApi {
             .await
             .map_err(|e| model_error(&routed, &chat.model, e))?;
         let id = format!("chatcmpl-{}", uuid::Uuid::new_v4().simple());
-        let created = now_secs();
-        let forced = converse.forced_json_tool;
+        let reply = Reply {
+            model: &chat.model,
+            id: &id,
+            created: now_secs(),
+            forced: converse.forced_json_tool,
+            include_usage: converse.include_usage,
+        };
+        reply.render(answer, self.keepalive)
+    }
+}
+
+/// How Bedrock's answer becomes OpenAI's.
+struct Reply<'a> {
+    /// What the client sent as `model`.
+    model: &'a str,
+    id: &'a str,
+    created: u64,
+    forced: Option<String>,
+    include_usage: bool,
+}
+
+impl Reply<'_> {
+    fn render(self, answer: Answer, keepalive: Duration) -> poem::Result<Response> {
+        let in_profile = |e: ProxyError| {
+            e.in_profile(&answer.profile.name)
+                .with_attempts(answer.attempts)
+        };
         match answer.body {
             AnswerBody::Events(items) => {
-                let chunks =
-                    ChunkStream::new(&chat.model, &id, created, converse.include_usage, forced);
-                let headers = answer.headers;
+                let chunks = ChunkStream::new(
+                    self.model,
+                    self.id,
+                    self.created,
+                    self.include_usage,
+                    self.forced,
+                );
                 let frames =
-                    sse::keep_alive(chunk_frames(items, chunks), self.keepalive, Dialect::OpenAi);
+                    sse::keep_alive(chunk_frames(items, chunks), keepalive, Dialect::OpenAi);
                 let response = Response::builder()
                     .content_type("text/event-stream")
                     .header("cache-control", "no-cache")
@@ -173,32 +202,32 @@ impl OpenAiApi {
                     .body(Body::from_bytes_stream(frames));
                 Ok(with_headers(
                     response,
-                    headers,
+                    answer.headers,
                     &answer.profile.name,
                     answer.attempts,
                 ))
             }
             AnswerBody::Whole(ref bytes) => {
-                let in_profile = |e: ProxyError| {
-                    e.in_profile(&answer.profile.name)
-                        .with_attempts(answer.attempts)
-                };
                 let value: Value = serde_json::from_slice(bytes).map_err(|e| {
                     in_profile(ProxyError::Internal(format!(
                         "Converse answered something that is not JSON: {e}"
                     )))
                 })?;
-                let completion =
-                    from_converse(&value, &chat.model, &id, created, forced.as_deref())
-                        .map_err(|e| in_profile(converted(e)))?;
+                let completion = from_converse(
+                    &value,
+                    self.model,
+                    self.id,
+                    self.created,
+                    self.forced.as_deref(),
+                )
+                .map_err(|e| in_profile(converted(e)))?;
                 let body = serde_json::to_vec(&completion)
                     .map_err(|e| in_profile(ProxyError::Internal(e.to_string())))?;
                 Ok(render::rewritten(&answer, Bytes::from(body)))
             }
-            AnswerBody::Raw(_) => Err(ApiError::from(ProxyError::Internal(
-                "Converse answered a raw body".into(),
-            ))
-            .into()),
+            AnswerBody::Raw(_) => {
+                Err(in_profile(ProxyError::Internal("Converse answered a raw body".into())).into())
+            }
         }
     }
 }
