@@ -85,7 +85,8 @@ pub struct ChatCompletionDoc {
 #[oai(rename = "EmbeddingsRequest", example, skip_serializing_if_is_none)]
 pub struct EmbeddingsRequestDoc {
     /// `amazon.titan-embed-text-v2:0`, `cohere.embed-english-v3`, … or an alias or profile
-    /// naming one (`text-embedding-3-small` is a built-in alias of Titan v2).
+    /// naming one (e.g. `[routing.aliases] "text-embedding-3-small" =
+    /// "amazon.titan-embed-text-v2:0"` for tools that insist on OpenAI's names).
     pub model: String,
     /// A string or a list of strings.
     pub input: Value,

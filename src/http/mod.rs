@@ -22,7 +22,7 @@ use poem_openapi::{OpenApi, OpenApiService, Tags};
 
 use crate::core::Pipeline;
 use crate::settings::Config;
-use frontends::{anthropic, aws_control, models, native, openai, ops, profiles, seed};
+use frontends::{anthropic, aws_control, models, native, openai, ops, profiles, seed, v1_models};
 use middleware::Speak;
 use render::Dialect;
 
@@ -52,7 +52,7 @@ pub enum ApiTags {
 struct FrontEnds {
     pipeline: Arc<Pipeline>,
     keepalive: Duration,
-    started: String,
+    started: std::time::SystemTime,
 }
 
 impl FrontEnds {
@@ -60,7 +60,7 @@ impl FrontEnds {
         FrontEnds {
             pipeline,
             keepalive,
-            started: models::rfc3339(std::time::SystemTime::now()),
+            started: std::time::SystemTime::now(),
         }
     }
 
@@ -99,12 +99,18 @@ impl FrontEnds {
         }
     }
 
+    /// Everything under `/v1` but the OpenAI calls: the Messages API and the model list.
     fn anthropic(&self) -> impl OpenApi {
-        anthropic::AnthropicApi {
-            pipeline: self.pipeline.clone(),
-            keepalive: self.keepalive,
-            started: self.started.clone(),
-        }
+        (
+            anthropic::AnthropicApi {
+                pipeline: self.pipeline.clone(),
+                keepalive: self.keepalive,
+            },
+            v1_models::ModelsV1Api {
+                pipeline: self.pipeline.clone(),
+                started: self.started,
+            },
+        )
     }
 }
 

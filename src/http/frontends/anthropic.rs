@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poem::Request;
-use poem_openapi::param::{Path, Query};
 use poem_openapi::types::ToJSON;
 use poem_openapi::{Object, OpenApi};
 use serde_json::{Map, Value};
@@ -29,41 +28,6 @@ use crate::http::ApiTags;
 pub struct AnthropicApi {
     pub pipeline: Arc<Pipeline>,
     pub keepalive: Duration,
-    /// When this proxy started (RFC 3339): the `created_at` of the models it lists.
-    pub started: String,
-}
-
-/// One model in Anthropic's list shape.
-#[derive(Object, Clone)]
-pub struct AnthropicModel {
-    #[oai(rename = "type")]
-    pub kind: String,
-    /// Usable as `model` in `/v1/messages`: a profile name or an alias.
-    pub id: String,
-    pub display_name: String,
-    pub created_at: String,
-}
-
-/// `GET /v1/models`.
-#[derive(Object)]
-pub struct AnthropicModelList {
-    pub data: Vec<AnthropicModel>,
-    pub has_more: bool,
-    #[oai(skip_serializing_if_is_none)]
-    pub first_id: Option<String>,
-    #[oai(skip_serializing_if_is_none)]
-    pub last_id: Option<String>,
-}
-
-impl Described for AnthropicModelList {
-    const DESCRIPTION: &'static str =
-        "The names `/v1/messages` accepts as `model`: every alias and profile.";
-    const DIALECT: Dialect = Dialect::Anthropic;
-}
-
-impl Described for AnthropicModel {
-    const DESCRIPTION: &'static str = "One name `/v1/messages` accepts as `model`.";
-    const DIALECT: Dialect = Dialect::Anthropic;
 }
 
 /// `POST /v1/messages/count_tokens`.
@@ -143,31 +107,6 @@ impl AnthropicApi {
             extra: Vec::new(),
         })
     }
-
-    /// Every name `model` accepts, aliases first, then profiles, each once.
-    fn model_list(&self) -> Vec<AnthropicModel> {
-        let routing = &self.pipeline.routing;
-        let entry = |id: &str, display_name: String| AnthropicModel {
-            kind: "model".into(),
-            id: id.to_string(),
-            display_name,
-            created_at: self.started.clone(),
-        };
-        let mut list: Vec<AnthropicModel> = routing
-            .aliases
-            .iter()
-            .map(|(alias, target)| entry(alias, format!("{alias} (→ {target})")))
-            .collect();
-        for p in self.pipeline.profiles.iter() {
-            if !routing.aliases.contains_key(&p.name) {
-                list.push(entry(
-                    &p.name,
-                    format!("{} ({} in {})", p.name, p.model_id, p.region),
-                ));
-            }
-        }
-        list
-    }
 }
 
 #[OpenApi]
@@ -218,76 +157,6 @@ impl AnthropicApi {
             &answer,
             count.to_json_string().into(),
         )))
-    }
-
-    /// List models (Anthropic API)
-    ///
-    /// Anthropic's `GET /v1/models`: every alias and profile, usable as `model`.
-    #[oai(path = "/v1/models", method = "get", tag = "ApiTags::Anthropic")]
-    async fn models(
-        &self,
-        _key: ClientKey,
-        /// Items per page (1–1000, default 20).
-        limit: Query<Option<u32>>,
-        /// Return the items after this id.
-        after_id: Query<Option<String>>,
-        /// Return the items before this id.
-        before_id: Query<Option<String>>,
-    ) -> poem::Result<RawResponse<JsonOf<AnthropicModelList>>> {
-        let all = self.model_list();
-        let limit = match limit.0 {
-            None => 20,
-            Some(n @ 1..=1000) => n as usize,
-            Some(n) => return Err(invalid(format!("limit: must be 1–1000, got {n}"))),
-        };
-        let position = |id: &str| all.iter().position(|m| m.id == id);
-        let (start, end) = match (&after_id.0, &before_id.0) {
-            (Some(after), _) => {
-                let i = position(after).map(|i| i + 1).unwrap_or(all.len());
-                (i, (i + limit).min(all.len()))
-            }
-            (None, Some(before)) => {
-                let i = position(before).unwrap_or(0);
-                (i.saturating_sub(limit), i)
-            }
-            (None, None) => (0, limit.min(all.len())),
-        };
-        let page = all[start..end].to_vec();
-        let list = AnthropicModelList {
-            has_more: if before_id.0.is_some() && after_id.0.is_none() {
-                start > 0
-            } else {
-                end < all.len()
-            },
-            first_id: page.first().map(|m| m.id.clone()),
-            last_id: page.last().map(|m| m.id.clone()),
-            data: page,
-        };
-        Ok(RawResponse::new(render::json(list.to_json_string())))
-    }
-
-    /// Get a model (Anthropic API)
-    #[oai(
-        path = "/v1/models/:model_id",
-        method = "get",
-        tag = "ApiTags::Anthropic"
-    )]
-    async fn model(
-        &self,
-        _key: ClientKey,
-        model_id: Path<String>,
-    ) -> poem::Result<RawResponse<JsonOf<AnthropicModel>>> {
-        let found = self
-            .model_list()
-            .into_iter()
-            .find(|m| m.id == model_id.0)
-            .ok_or_else(|| {
-                poem::Error::from(ApiError::from(ProxyError::UnknownModel {
-                    name: model_id.0.clone(),
-                    valid: self.model_list().into_iter().map(|m| m.id).collect(),
-                }))
-            })?;
-        Ok(RawResponse::new(render::json(found.to_json_string())))
     }
 }
 

@@ -17,3 +17,4 @@ pub mod openai;
 pub mod ops;
 pub mod profiles;
 pub mod seed;
+pub mod v1_models;
