@@ -1,6 +1,6 @@
 //! Every error of the proxy's domain, without any web framework: what the pipeline, the
 //! Bedrock client and the transformers return. Each kind knows the HTTP status it stands for;
-//! how it is written on the wire (the proxy's, AWS's, Anthropic's shape) is the business of
+//! how it is written on the wire (the proxy's, AWS's, Anthropic's, OpenAI's shape) is the business of
 //! each front end's dialect in `http::render`.
 
 /// What went wrong, without any HTTP detail except the status each kind maps to.

@@ -106,7 +106,7 @@ impl Pipeline {
         self.profiles.resolve(name).map_err(ApiError::refused)
     }
 
-    /// The profile that serves a model a client named (see `routing`).
+    /// The profile that serves a model a client named (see `core::router`).
     pub fn route(&self, model: &str) -> Result<Routed, ApiError> {
         self.routing
             .route(&self.profiles, model)

@@ -1,4 +1,5 @@
-//! Named profiles and the router that picks one per request.
+//! Named profiles and their lookup by name (`?profile=`); which profile serves a model a
+//! client names is `core::router`.
 //!
 //! A profile is a Bedrock model (or inference-profile) id, the region it is called from, the
 //! endpoints and timeouts to use, and the transformer chains its requests run through. The

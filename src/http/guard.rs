@@ -1,6 +1,6 @@
 //! The checks every request passes before routing: the client API key and the body size
-//! limit. They wrap the whole route tree, so a route added later is covered without doing
-//! anything; only `auth.open_paths` (by default `/health`, `/docs`, `/openapi.json`) are served
+//! limit. `http::app` puts them around every route group, so a route added later is covered
+//! without doing anything; only `auth.open_paths` (by default `/health`, `/docs`, `/openapi.json`) are served
 //! without a key.
 //!
 //! The body limit is checked twice: on `Content-Length` before anything is read, and while the

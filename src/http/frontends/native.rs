@@ -3,7 +3,7 @@
 //! `POST /model/{modelId}/invoke`, `/invoke-with-response-stream`, `/converse`,
 //! `/converse-stream`, `/count-tokens`.
 //!
-//! `{modelId}` is a profile name, an alias, or any Bedrock id / ARN (see `routing`). The
+//! `{modelId}` is a profile name, an alias, or any Bedrock id / ARN (see `core::router`). The
 //! client's `Authorization`, `X-Amz-*` and hop-by-hop headers are dropped; its
 //! `X-Amzn-Bedrock-*` headers go on, and the proxy signs the call with its own credentials.
 //! Bedrock's status, headers and body come back unchanged: bodies are relayed as they arrive

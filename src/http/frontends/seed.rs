@@ -1,4 +1,5 @@
-//! `POST /invoke`: one JSON answer from the profile's model.
+//! `POST /invoke` (one JSON answer from the profile's model) and `POST /invoke_stream` (its
+//! events as Server-Sent Events).
 
 use std::sync::Arc;
 
