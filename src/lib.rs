@@ -22,15 +22,15 @@
 #![forbid(unsafe_code)]
 
 mod app;
-pub mod auth;
+pub(crate) mod auth;
 pub mod aws;
 pub mod bedrock;
-pub mod catalog;
+pub(crate) mod catalog;
 pub mod config;
 pub mod convert;
-pub mod core;
+pub(crate) mod core;
 pub mod error;
-pub mod http;
+pub(crate) mod http;
 pub mod settings;
 pub mod transform;
 

@@ -65,13 +65,6 @@ pub struct UpstreamLimiter {
 #[derive(Debug)]
 pub struct UpstreamPermit(#[allow(dead_code)] Option<OwnedSemaphorePermit>);
 
-impl UpstreamPermit {
-    /// A permit that holds no slot (a placeholder once the real one moved elsewhere).
-    pub fn none() -> UpstreamPermit {
-        UpstreamPermit(None)
-    }
-}
-
 impl UpstreamLimiter {
     /// `None`: no cap.
     pub fn new(max_concurrent: Option<usize>, queue_timeout: Duration) -> Self {

@@ -48,8 +48,8 @@ pub struct HeaderKey(#[allow(dead_code)] ApiKey);
 /// checking is done by the guard middleware, never by this extractor.
 #[derive(SecurityScheme)]
 pub enum ClientKey {
-    Bearer(BearerKey),
-    Header(HeaderKey),
+    Bearer(#[allow(dead_code)] BearerKey),
+    Header(#[allow(dead_code)] HeaderKey),
     #[oai(fallback)]
     NoKey,
 }
