@@ -9,11 +9,11 @@
 //!    without any web framework.
 //! 3. [`bedrock`]: the outbound adapter on a plain `Target` (credentials, SigV4, runtime and
 //!    control-plane clients, event streams); [`transform`]: the plugin traits, chains,
-//!    registry and built-ins; [`auth`]: reading client API keys from headers.
-//! 4. [`catalog`]: the moka cache of control-plane answers; [`convert`]: pure dialect
+//!    registry and built-ins; `auth`: reading client API keys from headers.
+//! 4. `catalog`: the moka cache of control-plane answers; [`convert`]: pure dialect
 //!    converters (OpenAI Chat Completions and embeddings ⇄ Bedrock).
-//! 5. [`core`]: profiles, router, resilience and the one pipeline (`Pipeline::execute`).
-//! 6. [`http`]: the poem route tree, one group per front end with its own dialect.
+//! 5. `core`: profiles, router, resilience and the one pipeline (`Pipeline::execute`).
+//! 6. `http`: the poem route tree, one group per front end with its own dialect.
 //! 7. `app`: [`ProxyBuilder`] and [`App`], for `main` and for embedding.
 //!
 //! Embedding: build a [`config::Config`], then [`ProxyBuilder`] (add transformers, or register
