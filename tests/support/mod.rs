@@ -6,6 +6,10 @@
 #[allow(unused_imports)]
 pub use fake_bedrock as fake;
 
+pub mod py;
+#[allow(unused_imports)]
+pub use py::{py, run_py, PY_TIMEOUT};
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
