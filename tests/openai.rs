@@ -553,7 +553,6 @@ async fn models_list_serves_the_openai_and_the_anthropic_sdk() {
 /// OpenAI's `Model` has `object: "model"`, `created` and `owned_by`, and its list
 /// `object: "list"`; the SDK only reads them lazily, so `models_list_serves_…` passes without.
 #[tokio::test]
-#[ignore = "GET /v1/models (src/http/frontends/anthropic.rs) answers Anthropic's shape only: no top-level object, no object/created/owned_by per model"]
 async fn models_list_items_have_openais_fields() {
     let fake = FakeBedrock::start().await;
     let proxy = support::start_proxy(&fake, NO_RETRIES).await;
