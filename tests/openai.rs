@@ -910,3 +910,31 @@ async fn body_limit_holds_on_chat_completions() {
     assert_ok(&out);
     assert_eq!(fake.request_count(), 1);
 }
+
+#[tokio::test]
+async fn a_profile_with_request_transformers_is_refused_not_skipped() {
+    let fake = FakeBedrock::start().await;
+    let toml =
+        "[[profiles.us.request_transformers]]\nname = \"system_prompt\"\ntext = \"Be brief.\"\n";
+    let proxy = support::start_proxy(&fake, toml).await;
+    let resp = proxy
+        .post_json(
+            "/v1/chat/completions",
+            &json!({"model": "us", "messages": [{"role": "user", "content": "Hi"}]}),
+        )
+        .await;
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("system_prompt"), "{body}");
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+    assert_eq!(fake.request_count(), 0);
+    // A profile without configured transformers still answers.
+    let resp = proxy
+        .post_json(
+            "/v1/chat/completions",
+            &json!({"model": "eu", "messages": [{"role": "user", "content": "Hi"}]}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+}

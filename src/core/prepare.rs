@@ -64,14 +64,29 @@ pub fn transform(
     })
 }
 
-/// A Converse body for `profile`: the request chain's Converse-capable transformers run on
-/// it (the others, and the Messages-only built-ins, skip Converse bodies).
+/// A Converse body for `profile`. The request chain's transformers edit Anthropic Messages
+/// bodies and do not run on Converse bodies yet; rather than skip a configured one (a
+/// redaction, a system prompt) silently, a profile that configures any is refused here.
 pub fn converse(
-    _profile: &Profile,
+    profile: &Profile,
     _op: crate::bedrock::Operation,
     _headers: &http::HeaderMap,
     body: Map<String, Value>,
 ) -> Result<Prepared, ProxyError> {
+    let configured: Vec<&str> = profile
+        .request_chain
+        .steps()
+        .iter()
+        .filter(|s| s.origin != crate::transform::Origin::Builtin)
+        .map(|s| s.transformer.name())
+        .collect();
+    if !configured.is_empty() {
+        return Err(ProxyError::InvalidRequest(format!(
+            "profile '{}' runs request transformers ({}) that do not apply to Converse bodies yet; /v1/chat/completions refuses the request rather than skip them. Use a profile without request transformers for OpenAI clients",
+            profile.name,
+            configured.join(", ")
+        )));
+    }
     let body = serde_json::to_vec(&body)
         .map_err(|e| ProxyError::Internal(format!("serialize body: {e}")))?;
     Ok(Prepared::verbatim(Bytes::from(body)))

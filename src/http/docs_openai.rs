@@ -121,3 +121,14 @@ pub struct EmbeddingsResponseDoc {
     /// `prompt_tokens`, `total_tokens`.
     pub usage: Value,
 }
+
+/// One Server-Sent Event of a streamed chat completion, as an SSE client parses it.
+#[derive(Object)]
+#[oai(rename = "ChatCompletionStreamEvent")]
+pub struct ChatStreamEventDoc {
+    /// `message` (OpenAI's streams name no event).
+    pub event: Option<String>,
+    /// A `chat.completion.chunk` as JSON, `[DONE]` at the end, or `{"error":…}` when the
+    /// stream failed after it began.
+    pub data: String,
+}

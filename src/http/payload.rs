@@ -59,6 +59,10 @@ pub trait SuccessDoc {
     /// The error shape of the route.
     const DIALECT: Dialect = Dialect::Proxy;
     fn schema_ref() -> MetaSchemaRef;
+    /// The schema of the `ALSO` content types (text unless said otherwise).
+    fn also_schema_ref() -> MetaSchemaRef {
+        String::schema_ref()
+    }
     fn register(registry: &mut Registry);
 }
 
@@ -135,8 +139,10 @@ pub struct OpenAiErrorDetailDoc {
     #[oai(rename = "type")]
     pub kind: String,
     /// The request parameter at fault (`model`, `messages[0].content[1].image_url`, …).
+    #[oai(nullable)]
     pub param: Option<String>,
     /// `model_not_found`, `unsupported_parameter`, `invalid_value`, `invalid_api_key`, …
+    #[oai(nullable)]
     pub code: Option<String>,
 }
 
@@ -208,7 +214,7 @@ impl<D: SuccessDoc + Send> poem_openapi::ApiResponse for RawResponse<D> {
         }];
         content.extend(D::ALSO.iter().map(|ct| MetaMediaType {
             content_type: ct,
-            schema: String::schema_ref(),
+            schema: D::also_schema_ref(),
         }));
         MetaResponses {
             responses: vec![

@@ -29,7 +29,8 @@ use crate::core::router::Routed;
 use crate::core::{Answer, AnswerBody, Call, CallBody, Delivery, Pipeline, StreamItem};
 use crate::error::{ApiError, ProxyError};
 use crate::http::docs_openai::{
-    ChatCompletionDoc, ChatRequestDoc, EmbeddingsRequestDoc, EmbeddingsResponseDoc,
+    ChatCompletionDoc, ChatRequestDoc, ChatStreamEventDoc, EmbeddingsRequestDoc,
+    EmbeddingsResponseDoc,
 };
 use crate::http::guard::ClientKey;
 use crate::http::payload::{Described, JsonBody, JsonOf, RawResponse, SuccessDoc};
@@ -52,8 +53,12 @@ impl SuccessDoc for ChatDoc {
     fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
         <ChatCompletionDoc as poem_openapi::types::Type>::schema_ref()
     }
+    fn also_schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        <ChatStreamEventDoc as poem_openapi::types::Type>::schema_ref()
+    }
     fn register(registry: &mut poem_openapi::registry::Registry) {
         <ChatCompletionDoc as poem_openapi::types::Type>::register(registry);
+        <ChatStreamEventDoc as poem_openapi::types::Type>::register(registry);
     }
 }
 
