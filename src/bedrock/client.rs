@@ -327,14 +327,9 @@ impl BedrockClient {
         number: AttemptNumber,
         extra: &ExtraHeaders,
     ) -> Result<StreamOutput, AttemptError> {
-        let framing = match op {
-            Operation::ConverseStream => Framing::Typed,
-            _ => Framing::Chunks,
-        };
-        let op = if framing == Framing::Typed {
-            op
-        } else {
-            Operation::InvokeStream
+        let (op, framing) = match op {
+            Operation::ConverseStream => (op, Framing::Typed),
+            _ => (Operation::InvokeStream, Framing::Chunks),
         };
         let response = self.send(target, op, body, number, extra).await?;
         Ok(StreamOutput {

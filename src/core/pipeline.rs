@@ -276,7 +276,7 @@ fn prepare_for(call: &Call<'_>, profile: &Profile) -> Result<Prepared, ProxyErro
             prepare::transform(profile, endpoint, call.headers, prepare::parse_body(bytes)?)?
         }
         CallBody::Parsed(map) => prepare::transform(profile, endpoint, call.headers, map.clone())?,
-        CallBody::Converse(map) => prepare::converse(profile, call.op, call.headers, map.clone())?,
+        CallBody::Converse(map) => prepare::converse(profile, map)?,
     };
     if call.op != Operation::CountTokens {
         return Ok(prepared);

@@ -67,12 +67,7 @@ pub fn transform(
 /// A Converse body for `profile`. The request chain's transformers edit Anthropic Messages
 /// bodies and do not run on Converse bodies yet; rather than skip a configured one (a
 /// redaction, a system prompt) silently, a profile that configures any is refused here.
-pub fn converse(
-    profile: &Profile,
-    _op: crate::bedrock::Operation,
-    _headers: &http::HeaderMap,
-    body: Map<String, Value>,
-) -> Result<Prepared, ProxyError> {
+pub fn converse(profile: &Profile, body: &Map<String, Value>) -> Result<Prepared, ProxyError> {
     let configured: Vec<&str> = profile
         .request_chain
         .steps()
@@ -87,7 +82,7 @@ pub fn converse(
             configured.join(", ")
         )));
     }
-    let body = serde_json::to_vec(&body)
+    let body = serde_json::to_vec(body)
         .map_err(|e| ProxyError::Internal(format!("serialize body: {e}")))?;
     Ok(Prepared::verbatim(Bytes::from(body)))
 }
