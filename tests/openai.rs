@@ -912,29 +912,68 @@ async fn body_limit_holds_on_chat_completions() {
 }
 
 #[tokio::test]
-async fn a_profile_with_request_transformers_is_refused_not_skipped() {
+async fn request_transformers_run_on_converse_bodies() {
     let fake = FakeBedrock::start().await;
-    let toml =
-        "[[profiles.us.request_transformers]]\nname = \"system_prompt\"\ntext = \"Be brief.\"\n";
-    let proxy = support::start_proxy(&fake, toml).await;
+    let toml = format!(
+        "{NO_RETRIES}[[profiles.us.request_transformers]]\nname = \"system_prompt\"\ntext = \"Be brief.\"\n\
+         [[profiles.us.request_transformers]]\nname = \"redact\"\npresets = [\"email\"]\n\
+         [[profiles.us.request_transformers]]\nname = \"max_tokens_limit\"\nmax = 300\n\
+         [[profiles.us.request_transformers]]\nname = \"beta_filter\"\n"
+    );
+    let proxy = support::start_proxy(&fake, &toml).await;
     let resp = proxy
         .post_json(
             "/v1/chat/completions",
-            &json!({"model": "us", "messages": [{"role": "user", "content": "Hi"}]}),
+            &json!({"model": "us", "max_tokens": 5000, "messages": [
+                {"role": "system", "content": "Answer jane@example.com politely."},
+                {"role": "user", "content": "Write to bob@example.org"}
+            ]}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let profile_model = fake.last().and_then(|r| r.model_id).unwrap();
+    let (_, body) = last_call(&fake, "converse", &profile_model);
+    assert_eq!(
+        body["system"],
+        json!([{"text": "Be brief."}, {"text": "Answer [EMAIL] politely."}]),
+        "system_prompt prepends, redact cleans the client's system text"
+    );
+    assert_eq!(
+        body["messages"][0]["content"][0]["text"],
+        "Write to [EMAIL]"
+    );
+    assert_eq!(
+        body["inferenceConfig"]["maxTokens"], 300,
+        "max_tokens_limit caps"
+    );
+    assert!(
+        body.get("anthropic_version").is_none(),
+        "anthropic_defaults does not run"
+    );
+
+    // The same chain through the streaming call.
+    let out = openai(&proxy.url, "stream", &["text=mail a@b.co", "model=us"]).await;
+    assert_ok(&out);
+    let (_, body) = last_call(&fake, "converse-stream", &profile_model);
+    assert_eq!(body["messages"][0]["content"][0]["text"], "mail [EMAIL]");
+    assert_eq!(body["system"][0]["text"], "Be brief.");
+
+    // Embedding inputs are not edited by any transformer: refused, not sent unredacted.
+    let calls = fake.request_count();
+    let resp = proxy
+        .post_json(
+            "/v1/embeddings?profile=us",
+            &json!({"model": TITAN, "input": "a@b.co"}),
         )
         .await;
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
-    let message = body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("system_prompt"), "{body}");
-    assert_eq!(body["error"]["type"], "invalid_request_error");
-    assert_eq!(fake.request_count(), 0);
-    // A profile without configured transformers still answers.
-    let resp = proxy
-        .post_json(
-            "/v1/chat/completions",
-            &json!({"model": "eu", "messages": [{"role": "user", "content": "Hi"}]}),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("redact"),
+        "{body}"
+    );
+    assert_eq!(fake.request_count(), calls, "refused before Bedrock");
 }

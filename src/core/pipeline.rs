@@ -23,7 +23,6 @@ use crate::core::resilience::{self, Answered, Attempts, UpstreamLimiter};
 use crate::core::router::{for_count_tokens, Routed};
 use crate::error::{ApiError, AttemptError, ProxyError, StreamError};
 use crate::settings::RoutingConfig;
-use crate::transform::EndpointKind;
 
 /// Shared state of a running proxy.
 #[derive(Debug)]
@@ -183,8 +182,7 @@ impl Pipeline {
         } = answered;
         let in_profile = |e: ProxyError| e.in_profile(&profile.name).with_attempts(attempts);
         if !profile.response_chain.is_empty() && call.op != Operation::CountTokens {
-            out.body =
-                respond(&profile, call.headers, legacy_form, &out.body).map_err(in_profile)?;
+            out.body = respond(&profile, call, legacy_form, &out.body).map_err(in_profile)?;
         }
         Ok(Answer {
             profile,
@@ -211,7 +209,12 @@ impl Pipeline {
         let events = futures_util::stream::once(futures_util::future::ready(Ok(first)))
             .chain(upstream.events)
             .boxed();
-        let items = stream::shape(events, &profile, call.headers, legacy_form, permit);
+        let shaping = stream::Shaping {
+            headers: call.headers,
+            endpoint: prepare::endpoint(call.op),
+            legacy_form,
+        };
+        let items = stream::shape(events, &profile, shaping, permit);
         Ok(Answer {
             profile,
             attempts,
@@ -247,11 +250,16 @@ impl Pipeline {
 /// Run the response chain on a whole JSON answer.
 fn respond(
     profile: &Profile,
-    headers: &http::HeaderMap,
+    call: &Call<'_>,
     legacy_form: bool,
     body: &[u8],
 ) -> Result<Bytes, ProxyError> {
-    let ctx = context(profile, EndpointKind::Invoke, headers, legacy_form);
+    let ctx = context(
+        profile,
+        prepare::endpoint(call.op),
+        call.headers,
+        legacy_form,
+    );
     let mut value: Value = serde_json::from_slice(body).map_err(|e| {
         ProxyError::Internal(format!(
             "Bedrock's answer is not JSON, so response transformers cannot run: {e}"
@@ -265,18 +273,14 @@ fn respond(
 
 /// The Bedrock body of `call` for `profile`.
 fn prepare_for(call: &Call<'_>, profile: &Profile) -> Result<Prepared, ProxyError> {
-    let endpoint = if call.op.is_stream() {
-        EndpointKind::InvokeStream
-    } else {
-        EndpointKind::Invoke
-    };
+    let endpoint = prepare::endpoint(call.op);
     let prepared = match &call.body {
         CallBody::Verbatim(bytes) => return Ok(Prepared::verbatim(bytes.clone())),
         CallBody::Raw(bytes) => {
             prepare::transform(profile, endpoint, call.headers, prepare::parse_body(bytes)?)?
         }
         CallBody::Parsed(map) => prepare::transform(profile, endpoint, call.headers, map.clone())?,
-        CallBody::Converse(map) => prepare::converse(profile, map)?,
+        CallBody::Converse(map) => prepare::converse(profile, endpoint, call.headers, map)?,
     };
     if call.op != Operation::CountTokens {
         return Ok(prepared);

@@ -4,6 +4,7 @@
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
+use crate::bedrock::Operation;
 use crate::core::profiles::Profile;
 use crate::error::ProxyError;
 use crate::transform::{EndpointKind, RequestContext};
@@ -24,6 +25,16 @@ impl Prepared {
             body,
             legacy_form: false,
         }
+    }
+}
+
+/// The kind of call transformers are told about for `op`.
+pub fn endpoint(op: Operation) -> EndpointKind {
+    match op {
+        Operation::Invoke | Operation::CountTokens => EndpointKind::Invoke,
+        Operation::InvokeStream => EndpointKind::InvokeStream,
+        Operation::Converse => EndpointKind::Converse,
+        Operation::ConverseStream => EndpointKind::ConverseStream,
     }
 }
 
@@ -64,25 +75,19 @@ pub fn transform(
     })
 }
 
-/// A Converse body for `profile`. The request chain's transformers edit Anthropic Messages
-/// bodies and do not run on Converse bodies yet; rather than skip a configured one (a
-/// redaction, a system prompt) silently, a profile that configures any is refused here.
-pub fn converse(profile: &Profile, body: &Map<String, Value>) -> Result<Prepared, ProxyError> {
-    let configured: Vec<&str> = profile
+/// A Converse body for `profile`, through the request chain's steps that handle Converse
+/// bodies (a profile with a step that refuses them is refused: see `OnConverse`).
+pub fn converse(
+    profile: &Profile,
+    endpoint: EndpointKind,
+    headers: &http::HeaderMap,
+    body: &Map<String, Value>,
+) -> Result<Prepared, ProxyError> {
+    let mut body = body.clone();
+    profile
         .request_chain
-        .steps()
-        .iter()
-        .filter(|s| s.origin != crate::transform::Origin::Builtin)
-        .map(|s| s.transformer.name())
-        .collect();
-    if !configured.is_empty() {
-        return Err(ProxyError::InvalidRequest(format!(
-            "profile '{}' runs request transformers ({}) that do not apply to Converse bodies yet; /v1/chat/completions refuses the request rather than skip them. Use a profile without request transformers for OpenAI clients",
-            profile.name,
-            configured.join(", ")
-        )));
-    }
-    let body = serde_json::to_vec(body)
+        .apply(&context(profile, endpoint, headers, false), &mut body)?;
+    let body = serde_json::to_vec(&body)
         .map_err(|e| ProxyError::Internal(format!("serialize body: {e}")))?;
     Ok(Prepared::verbatim(Bytes::from(body)))
 }

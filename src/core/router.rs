@@ -9,9 +9,9 @@
 //!    in the ARN's region; else, for a geography prefix (`eu.`, `us.`, …), the default
 //!    profile's region when it is a source region of that geography, else the region
 //!    `[routing.prefix_regions]` gives the prefix; else the default profile's region. A direct
-//!    call uses the credentials, endpoint and timeouts of a profile in that region (the
-//!    default profile first), runs only the built-in request transformers (`legacy_prompt`,
-//!    `anthropic_defaults`) where the front end transforms bodies at all, and has no fallback.
+//!    call uses the credentials, endpoint, timeouts and transformer chains of a profile in
+//!    that region (the default profile first, or `?profile=`'s), so naming a model id is no
+//!    way around a configured redaction or system prompt; it has no fallback.
 
 use std::sync::Arc;
 
@@ -19,7 +19,7 @@ use crate::aws::foundation_model_id;
 use crate::core::profiles::{Profile, Profiles};
 use crate::error::ProxyError;
 use crate::settings::RoutingConfig;
-use crate::transform::{RequestChain, ResponseChain};
+use crate::transform::ResponseChain;
 
 /// Where a named model goes.
 #[derive(Debug, Clone)]
@@ -72,7 +72,10 @@ impl RoutingConfig {
         } else {
             profiles.in_region(&region)
         };
-        let mut settings = base.unwrap_or(home).settings.clone();
+        // A model named directly runs the chains of the profile it borrows its settings from:
+        // naming a model id must not be a way around a configured redaction or system prompt.
+        let borrowed = base.unwrap_or(home);
+        let mut settings = borrowed.settings.clone();
         if base.is_none() {
             settings.runtime_endpoint = self
                 .runtime_endpoint_override
@@ -85,8 +88,8 @@ impl RoutingConfig {
         Ok(Routed {
             profile: Arc::new(Profile::new(
                 settings,
-                RequestChain::framed(Vec::new()),
-                ResponseChain::new(Vec::new()),
+                borrowed.request_chain.clone(),
+                borrowed.response_chain.clone(),
             )),
             direct: true,
         })

@@ -21,13 +21,19 @@ pub enum StreamItem {
     Error(StreamError),
 }
 
+/// What the response chain is told about the request whose stream it shapes.
+pub struct Shaping<'a> {
+    pub headers: &'a http::HeaderMap,
+    pub endpoint: EndpointKind,
+    pub legacy_form: bool,
+}
+
 /// The items of a stream whose first event arrived: `events` untouched when the profile has no
 /// response transformers, else each run through its chain (and cut after a failure).
 pub fn shape(
     events: BoxStream<'static, Result<Bytes, StreamError>>,
     profile: &std::sync::Arc<Profile>,
-    headers: &http::HeaderMap,
-    legacy_form: bool,
+    shaping: Shaping<'_>,
     permit: UpstreamPermit,
 ) -> BoxStream<'static, StreamItem> {
     // The upstream events end after their own error; only a transformer can fail in the
@@ -44,12 +50,17 @@ pub fn shape(
             .boxed()
     } else {
         let p = profile.clone();
-        let headers = headers.clone();
+        let headers = shaping.headers.clone();
+        let Shaping {
+            endpoint,
+            legacy_form,
+            ..
+        } = shaping;
         stop_after_error(
             events
                 .filter_map(move |e| {
                     let item = match e {
-                        Ok(data) => transform_event(&p, &headers, legacy_form, &data),
+                        Ok(data) => transform_event(&p, &headers, endpoint, legacy_form, &data),
                         Err(e) => Some(StreamItem::Error(e)),
                     };
                     futures_util::future::ready(item)
@@ -103,10 +114,11 @@ fn stop_after_error(items: BoxStream<'static, StreamItem>) -> BoxStream<'static,
 fn transform_event(
     profile: &Profile,
     headers: &http::HeaderMap,
+    endpoint: EndpointKind,
     legacy_form: bool,
     data: &[u8],
 ) -> Option<StreamItem> {
-    let ctx = context(profile, EndpointKind::InvokeStream, headers, legacy_form);
+    let ctx = context(profile, endpoint, headers, legacy_form);
     let mut value: Value = match serde_json::from_slice(data) {
         Ok(v) => v,
         Err(e) => {

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{RequestContext, RequestTransformer, TransformError};
+use super::{OnConverse, RequestContext, RequestTransformer, TransformError};
 
 /// The `anthropic_version` Bedrock requires for Claude.
 pub const BEDROCK_ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
@@ -32,6 +32,11 @@ impl Default for AnthropicDefaults {
 impl RequestTransformer for AnthropicDefaults {
     fn name(&self) -> &str {
         "anthropic_defaults"
+    }
+
+    /// `anthropic_version` belongs to InvokeModel bodies only.
+    fn on_converse(&self) -> OnConverse {
+        OnConverse::Skip
     }
 
     fn transform(

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{OptionsError, RequestContext, RequestTransformer, TransformError};
+use super::{OnConverse, OptionsError, RequestContext, RequestTransformer, TransformError};
 
 /// The beta flags documented for Anthropic Claude on Bedrock's InvokeModel at the time of
 /// writing. Which of them a given model accepts differs; Bedrock still judges that.
@@ -80,6 +80,11 @@ impl BetaFilter {
 impl RequestTransformer for BetaFilter {
     fn name(&self) -> &str {
         "beta_filter"
+    }
+
+    /// Converse bodies carry no `anthropic_beta`: nothing to filter.
+    fn on_converse(&self) -> OnConverse {
+        OnConverse::Skip
     }
 
     fn transform(

@@ -9,7 +9,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{RequestContext, RequestTransformer, TransformError};
+use super::{OnConverse, RequestContext, RequestTransformer, TransformError};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LegacyPrompt;
@@ -67,6 +67,11 @@ pub fn parse_transcript(prompt: &str) -> (Option<String>, Vec<(&'static str, Str
 impl RequestTransformer for LegacyPrompt {
     fn name(&self) -> &str {
         "legacy_prompt"
+    }
+
+    /// A Converse body has no legacy `prompt`.
+    fn on_converse(&self) -> OnConverse {
+        OnConverse::Skip
     }
 
     fn transform(

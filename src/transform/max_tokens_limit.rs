@@ -16,7 +16,10 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{OptionsError, RequestContext, RequestTransformer, TransformError, DEFAULT_MAX_TOKENS};
+use super::{
+    OnConverse, OptionsError, RequestContext, RequestTransformer, TransformError,
+    DEFAULT_MAX_TOKENS,
+};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,31 +59,59 @@ impl RequestTransformer for MaxTokensLimit {
         "max_tokens_limit"
     }
 
+    fn on_converse(&self) -> OnConverse {
+        OnConverse::Run
+    }
+
+    /// On a Converse body the limit is `inferenceConfig.maxTokens` and the thinking budget
+    /// `additionalModelRequestFields.thinking.budget_tokens`.
     fn transform(
         &self,
-        _ctx: &RequestContext<'_>,
+        ctx: &RequestContext<'_>,
         body: &mut Map<String, Value>,
     ) -> Result<(), TransformError> {
-        let capped = match body.get("max_tokens") {
+        let converse = ctx.endpoint.is_converse();
+        let thinking = if converse {
+            body.get("additionalModelRequestFields")
+                .and_then(|f| f.get("thinking"))
+        } else {
+            body.get("thinking")
+        };
+        let budget = thinking
+            .and_then(|t| t.get("budget_tokens"))
+            .and_then(Value::as_u64);
+        let (fields, key) = if converse {
+            let config = body
+                .entry("inferenceConfig")
+                .or_insert_with(|| Value::Object(Map::new()));
+            let Some(config) = config.as_object_mut() else {
+                return Err(TransformError("`inferenceConfig` must be an object".into()));
+            };
+            (config, "maxTokens")
+        } else {
+            (body, "max_tokens")
+        };
+        let capped = match fields.get(key) {
             None | Some(Value::Null) => self.default,
             Some(v) => match v.as_u64() {
                 Some(n) => n.min(self.max),
                 None => {
                     return Err(TransformError(format!(
-                        "`max_tokens` must be a positive integer, not {v}"
+                        "`{key}` must be a positive integer, not {v}"
                     )))
                 }
             },
         };
-        body.insert("max_tokens".into(), Value::from(capped));
-        let budget = body
-            .get("thinking")
-            .and_then(|t| t.get("budget_tokens"))
-            .and_then(Value::as_u64);
+        fields.insert(key.into(), Value::from(capped));
         if let Some(budget) = budget {
             if budget >= capped {
+                let what = if converse {
+                    "the thinking budget that `reasoning_effort` asks for"
+                } else {
+                    "`thinking.budget_tokens`"
+                };
                 return Err(TransformError(format!(
-                    "`thinking.budget_tokens` ({budget}) must be less than `max_tokens`, which this profile limits to {capped}; lower the thinking budget"
+                    "{what} ({budget}) must be less than `max_tokens`, which this profile limits to {capped}; lower the thinking budget"
                 )));
             }
         }
@@ -112,6 +143,31 @@ mod tests {
             run(json!({"max": 4096}), json!({"max_tokens": 4096})).unwrap()["max_tokens"],
             4096
         );
+    }
+
+    #[test]
+    fn converse_caps_inference_config_and_checks_the_reasoning_budget() {
+        let run = |body| {
+            crate::transform::run_builtin_on(
+                crate::transform::EndpointKind::Converse,
+                "max_tokens_limit",
+                json!({"max": 4096}),
+                body,
+            )
+        };
+        let out =
+            run(json!({"inferenceConfig": {"maxTokens": 10000, "temperature": 0.5}})).unwrap();
+        assert_eq!(
+            out["inferenceConfig"],
+            json!({"maxTokens": 4096, "temperature": 0.5})
+        );
+        assert!(out.get("max_tokens").is_none());
+        let out = run(json!({"messages": []})).unwrap();
+        assert_eq!(out["inferenceConfig"]["maxTokens"], 1024);
+        let e = run(json!({"inferenceConfig": {"maxTokens": 8000},
+            "additionalModelRequestFields": {"thinking": {"type": "enabled", "budget_tokens": 8000}}}))
+        .unwrap_err();
+        assert!(e.contains("reasoning_effort") && e.contains("4096"), "{e}");
     }
 
     #[test]

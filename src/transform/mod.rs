@@ -41,6 +41,32 @@ pub enum EndpointKind {
     Invoke,
     /// `InvokeModelWithResponseStream`: an event stream.
     InvokeStream,
+    /// `Converse`: a Converse body (`messages` of `{"text": …}` blocks, `system` blocks,
+    /// `inferenceConfig`), built by the OpenAI front end.
+    Converse,
+    /// `ConverseStream`: the same body, answered as an event stream.
+    ConverseStream,
+}
+
+impl EndpointKind {
+    /// Whether the body is a Converse body rather than an Anthropic Messages one.
+    pub fn is_converse(self) -> bool {
+        matches!(self, EndpointKind::Converse | EndpointKind::ConverseStream)
+    }
+}
+
+/// What a request transformer does with a Converse body (`/v1/chat/completions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConverse {
+    /// It edits Converse bodies too (it looks at `RequestContext::endpoint`).
+    Run,
+    /// It has nothing to do on a Converse body (it edits Anthropic-only fields), so it is
+    /// skipped there; configuring it on a profile is a start-up warning.
+    Skip,
+    /// It only knows Anthropic Messages bodies: a Converse request on its profile is refused
+    /// (400) rather than sent without it. The default, so a transformer written before
+    /// Converse existed is never skipped silently.
+    Refuse,
 }
 
 /// What a transformer may know about the request it is working on.
@@ -68,6 +94,10 @@ pub trait RequestTransformer: Send + Sync {
         ctx: &RequestContext<'_>,
         body: &mut Map<String, Value>,
     ) -> Result<(), TransformError>;
+    /// What it does with a Converse body; see [`OnConverse`].
+    fn on_converse(&self) -> OnConverse {
+        OnConverse::Refuse
+    }
 }
 
 /// What to do with a streamed event after a response transformer saw it.
@@ -200,13 +230,48 @@ impl RequestChain {
         self
     }
 
+    /// The steps that refuse Converse bodies (built-ins excepted: they frame Messages bodies
+    /// only and are skipped there).
+    pub fn refusing_converse(&self) -> Vec<&str> {
+        self.configured_where(|t| t.on_converse() == OnConverse::Refuse)
+    }
+
+    /// The steps of the chain that configuration or code added (the built-ins left out).
+    pub fn configured(&self) -> Vec<&str> {
+        self.configured_where(|_| true)
+    }
+
+    fn configured_where(&self, keep: impl Fn(&dyn RequestTransformer) -> bool) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|s| s.origin != Origin::Builtin && keep(s.transformer.as_ref()))
+            .map(|s| s.transformer.name())
+            .collect()
+    }
+
+    /// Run the chain on `body`. On a Converse body only the steps that handle Converse run;
+    /// if any configured step refuses Converse, nothing runs and the request is refused.
     pub fn apply(
         &self,
         ctx: &RequestContext<'_>,
         body: &mut Map<String, Value>,
     ) -> Result<(), ProxyError> {
+        let converse = ctx.endpoint.is_converse();
+        if converse {
+            let refusing = self.refusing_converse();
+            if !refusing.is_empty() {
+                return Err(ProxyError::InvalidRequest(format!(
+                    "profile '{}' runs request transformers ({}) that only edit Anthropic Messages bodies, so they cannot run on this Converse request; it is refused rather than sent without them. Use a profile without them for OpenAI clients",
+                    ctx.profile,
+                    refusing.join(", ")
+                )));
+            }
+        }
         for step in &self.0 {
             let t = &step.transformer;
+            if converse && t.on_converse() != OnConverse::Run {
+                continue;
+            }
             t.transform(ctx, body)
                 .map_err(|e| ProxyError::Transformer {
                     name: t.name().to_string(),
@@ -332,19 +397,28 @@ pub(crate) fn obj(v: Value) -> Map<String, Value> {
     }
 }
 
-/// Build the built-in request transformer `name` with `options` and run it on `body`, for
-/// unit tests.
+/// Build the built-in request transformer `name` with `options` and run it on an
+/// `InvokeModel` `body`, for unit tests.
 #[cfg(test)]
 pub(crate) fn run_builtin(name: &str, options: Value, body: Value) -> Result<Value, String> {
+    run_builtin_on(EndpointKind::Invoke, name, options, body)
+}
+
+/// Build the built-in request transformer `name` with `options` and run it on `body` of an
+/// `endpoint` call, for unit tests.
+#[cfg(test)]
+pub(crate) fn run_builtin_on(
+    endpoint: EndpointKind,
+    name: &str,
+    options: Value,
+    body: Value,
+) -> Result<Value, String> {
     let t = Registry::builtin()
         .build_request(name, obj(options))
         .map_err(|e| e.to_string())?;
     let headers = http::HeaderMap::new();
     let mut body = obj(body);
-    t.transform(
-        &test_context(&headers, EndpointKind::Invoke, false),
-        &mut body,
-    )
-    .map_err(|e| e.to_string())?;
+    t.transform(&test_context(&headers, endpoint, false), &mut body)
+        .map_err(|e| e.to_string())?;
     Ok(Value::Object(body))
 }

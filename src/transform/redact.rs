@@ -12,8 +12,10 @@
 //!
 //! It looks at the text the model reads: `system` (string or text blocks) and every message's
 //! `content` (a string; `text` blocks; the string or text blocks inside `tool_result` blocks;
-//! `document` blocks with a plain-text source). Other blocks (images, `tool_use` input,
-//! `thinking`, whose signature must not change) are left alone, as are all other fields. Rules
+//! `document` blocks with a plain-text source). On a Converse body (`/v1/chat/completions`) it
+//! reads the `{"text": …}` blocks of `system`, of each message and inside `toolResult`. Other
+//! blocks (images, `tool_use`/`toolUse` input, `json` tool results, `thinking`, whose
+//! signature must not change) are left alone, as are all other fields. Rules
 //! run in order: presets first, as listed, then patterns. A replacement may refer to groups of
 //! its pattern (`$1`, `${name}`; `$$` for a literal `$`). The syntax is that of the Rust `regex`
 //! crate (no look-around or back-references); Unicode classes such as `\p{L}` are not enabled.
@@ -24,7 +26,7 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{OptionsError, RequestContext, RequestTransformer, TransformError};
+use super::{OnConverse, OptionsError, RequestContext, RequestTransformer, TransformError};
 
 /// The named presets: (name, regex, replacement, description).
 pub const PRESETS: &[(&str, &str, &str, &str)] = &[
@@ -244,6 +246,16 @@ impl Redact {
                     }
                 }
             }
+            // A Converse block names its kind by its one key: `{"text": …}`,
+            // `{"toolResult": {"content": [blocks]}}`.
+            None => {
+                if let Some(t) = obj.get_mut("text") {
+                    self.string(t);
+                }
+                if let Some(c) = obj.get_mut("toolResult").and_then(|r| r.get_mut("content")) {
+                    self.content(c);
+                }
+            }
             _ => {}
         }
     }
@@ -252,6 +264,10 @@ impl Redact {
 impl RequestTransformer for Redact {
     fn name(&self) -> &str {
         "redact"
+    }
+
+    fn on_converse(&self) -> OnConverse {
+        OnConverse::Run
     }
 
     fn transform(
@@ -362,6 +378,41 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out["messages"][0]["content"], "[TICKET-123456] [REDACTED]");
+    }
+
+    #[test]
+    fn converse_text_system_and_tool_results_are_redacted() {
+        let body = json!({
+            "system": [{"text": "ops: a@b.co"}, {"cachePoint": {"type": "default"}}],
+            "messages": [
+                {"role": "user", "content": [{"text": "mail a@b.co"}, {"image": {"format": "png", "source": {"bytes": "a@b.co"}}}]},
+                {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": "f", "input": {"to": "a@b.co"}}}]},
+                {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": [{"text": "sent to a@b.co"}, {"json": {"to": "a@b.co"}}]}}]}
+            ]
+        });
+        let out = crate::transform::run_builtin_on(
+            crate::transform::EndpointKind::Converse,
+            "redact",
+            json!({"presets": ["email"]}),
+            body,
+        )
+        .unwrap();
+        assert_eq!(out["system"][0]["text"], "ops: [EMAIL]");
+        assert_eq!(out["messages"][0]["content"][0]["text"], "mail [EMAIL]");
+        assert_eq!(
+            out["messages"][0]["content"][1]["image"]["source"]["bytes"],
+            "a@b.co"
+        );
+        assert_eq!(
+            out["messages"][1]["content"][0]["toolUse"]["input"]["to"],
+            "a@b.co"
+        );
+        let result = &out["messages"][2]["content"][0]["toolResult"]["content"];
+        assert_eq!(result[0]["text"], "sent to [EMAIL]");
+        assert_eq!(
+            result[1]["json"]["to"], "a@b.co",
+            "structured tool input/output is left alone"
+        );
     }
 
     #[test]

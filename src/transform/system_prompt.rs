@@ -16,7 +16,7 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{OptionsError, RequestContext, RequestTransformer, TransformError};
+use super::{OnConverse, OptionsError, RequestContext, RequestTransformer, TransformError};
 
 /// Where the text goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -53,16 +53,53 @@ impl SystemPrompt {
     }
 }
 
+impl SystemPrompt {
+    /// Converse's `system` is a list of `{"text": …}` (and `cachePoint`) blocks. Appended text
+    /// goes before a trailing `cachePoint`, so the cached prefix still covers the whole prompt.
+    fn converse(&self, body: &mut Map<String, Value>) -> Result<(), TransformError> {
+        let block = json!({ "text": self.text });
+        let blocks = match body
+            .entry("system")
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            Value::Array(blocks) => blocks,
+            _ => {
+                return Err(TransformError(
+                    "Converse `system` must be an array of blocks".into(),
+                ))
+            }
+        };
+        match self.position {
+            Position::Prepend => blocks.insert(0, block),
+            Position::Append => {
+                let at = blocks
+                    .iter()
+                    .rposition(|b| b.get("cachePoint").is_none())
+                    .map_or(0, |i| i + 1);
+                blocks.insert(at, block);
+            }
+        }
+        Ok(())
+    }
+}
+
 impl RequestTransformer for SystemPrompt {
     fn name(&self) -> &str {
         "system_prompt"
     }
 
+    fn on_converse(&self) -> OnConverse {
+        OnConverse::Run
+    }
+
     fn transform(
         &self,
-        _ctx: &RequestContext<'_>,
+        ctx: &RequestContext<'_>,
         body: &mut Map<String, Value>,
     ) -> Result<(), TransformError> {
+        if ctx.endpoint.is_converse() {
+            return self.converse(body);
+        }
         let text = self.text.as_str();
         let new = match body.remove("system") {
             None | Some(Value::Null) => Value::String(text.to_string()),
@@ -93,7 +130,7 @@ impl RequestTransformer for SystemPrompt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transform::run_builtin;
+    use crate::transform::{run_builtin, run_builtin_on, EndpointKind};
 
     fn run(options: Value, body: Value) -> Result<Value, String> {
         run_builtin("system_prompt", options, body)
@@ -138,6 +175,30 @@ mod tests {
         .unwrap();
         assert_eq!(out["system"][1], json!({"type":"text","text":"Company."}));
         assert_eq!(out["system"][0], client[0]);
+    }
+
+    fn run_converse(options: Value, body: Value) -> Value {
+        run_builtin_on(EndpointKind::Converse, "system_prompt", options, body).unwrap()
+    }
+
+    #[test]
+    fn converse_system_blocks_get_the_text_before_a_trailing_cache_point() {
+        let out = run_converse(json!({"text": "Company."}), json!({"messages": []}));
+        assert_eq!(out["system"], json!([{"text": "Company."}]));
+        let client = json!([{"text": "Client."}, {"cachePoint": {"type": "default"}}]);
+        let out = run_converse(json!({"text": "Company."}), json!({"system": client}));
+        assert_eq!(
+            out["system"],
+            json!([{"text": "Company."}, {"text": "Client."}, {"cachePoint": {"type": "default"}}])
+        );
+        let out = run_converse(
+            json!({"text": "Company.", "position": "append"}),
+            json!({"system": client}),
+        );
+        assert_eq!(
+            out["system"],
+            json!([{"text": "Client."}, {"text": "Company."}, {"cachePoint": {"type": "default"}}])
+        );
     }
 
     #[test]

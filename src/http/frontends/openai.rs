@@ -294,6 +294,19 @@ impl OpenAiApi {
         log_request(&request.unknown_parameters(), request.user.as_deref());
         let base64 = request.wants_base64().map_err(refused)?;
         let routed = self.pipeline.route_from(&request.model, profile)?;
+        // Embedding bodies are Titan/Cohere InvokeModel bodies, which no request transformer
+        // edits; refuse rather than send an input a redaction was configured to clean.
+        let configured = routed.profile.request_chain.configured();
+        if !configured.is_empty() {
+            return Err(refused(ConvertError::invalid(
+                "model",
+                format!(
+                    "profile '{}' runs request transformers ({}), which do not edit embedding inputs; /v1/embeddings refuses the request rather than skip them. Use a profile with `request_transformers = []`",
+                    routed.profile.name,
+                    configured.join(", ")
+                ),
+            )));
+        }
         let family = embed::family_of(&routed.profile.model_id).ok_or_else(|| {
             refused(ConvertError::invalid(
                 "model",
