@@ -250,6 +250,20 @@ fn every_config_error_names_source_key_and_problem() {
             vec!["PROXY_SERVER__PORT", "server.port"],
         ),
         (
+            "CORS origin with a path",
+            None,
+            vec![(
+                "PROXY_SERVER__CORS_ALLOWED_ORIGINS",
+                "[\"https://app.example/\"]",
+            )],
+            vec![
+                "server.cors_allowed_origins",
+                "PROXY_SERVER__CORS_ALLOWED_ORIGINS",
+                "https://app.example/",
+                "trailing slash",
+            ],
+        ),
+        (
             "port out of range",
             Some("[server]\nport = 70000\n"),
             vec![],

@@ -52,6 +52,8 @@ pub struct RawServer {
     pub stream_keepalive_secs: f64,
     /// Seconds in-flight requests and streams get to finish after SIGTERM / Ctrl-C.
     pub shutdown_grace_secs: f64,
+    /// Origins (`https://app.example`) browsers may call the proxy from; none by default.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// Timeouts for every profile that does not set its own.
@@ -185,6 +187,7 @@ impl Default for RawServer {
             default_profile: "apac".into(),
             stream_keepalive_secs: 1.0,
             shutdown_grace_secs: 30.0,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }

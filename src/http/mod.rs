@@ -5,6 +5,7 @@
 //! model, hand a `Call` to `Pipeline::execute` (runtime calls) or ask the catalog (control
 //! plane, model lists), and render the answer with `render`.
 
+mod cors;
 mod docs;
 mod docs_openai;
 mod frontends;
@@ -180,6 +181,7 @@ pub fn app(state: Arc<Pipeline>, config: &Config) -> impl Endpoint {
         .nest_no_strip("/foundation-models", aws.clone())
         .nest_no_strip("/inference-profiles", aws)
         .nest("/", group(boxed(own), Speak::new(Dialect::Proxy)))
+        .with(cors::Cors::new(&config.server.cors_allowed_origins))
         .around(middleware::observe)
 }
 

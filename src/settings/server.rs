@@ -8,4 +8,6 @@ pub struct ServerConfig {
     pub stream_keepalive: Duration,
     /// How long in-flight requests and streams may run after SIGTERM / Ctrl-C.
     pub shutdown_grace: Duration,
+    /// Origins browsers may call from (`scheme://host[:port]`, or `*`); empty: CORS off.
+    pub cors_allowed_origins: Vec<String>,
 }

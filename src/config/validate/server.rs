@@ -21,11 +21,43 @@ pub(super) fn server(figment: &Figment, raw: &RawServer) -> Result<ServerConfig,
         "server.shutdown_grace_secs",
         raw.shutdown_grace_secs,
     )?;
+    for origin in &raw.cors_allowed_origins {
+        check_origin(origin).map_err(|why| {
+            invalid(
+                figment,
+                "server.cors_allowed_origins",
+                format!("'{origin}' {why}"),
+            )
+        })?;
+    }
     Ok(ServerConfig {
         addr: SocketAddr::new(host, raw.port),
         stream_keepalive,
         shutdown_grace,
+        cors_allowed_origins: raw.cors_allowed_origins.clone(),
     })
+}
+
+/// An origin as browsers send it: `http(s)://host[:port]`, no path, no trailing slash; or `*`.
+fn check_origin(origin: &str) -> Result<(), &'static str> {
+    if origin == "*" {
+        return Ok(());
+    }
+    let Some(rest) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return Err("is not an origin: write it as a browser sends it, e.g. https://app.example or http://localhost:8080 (or * for any)");
+    };
+    let ok = !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err("is not an origin: only scheme://host[:port], without a path or trailing slash")
+    }
 }
 
 fn parse_host(figment: &Figment, host: &str) -> Result<IpAddr, ConfigError> {
