@@ -360,6 +360,42 @@ async fn health_profiles_docs_and_spec() {
 }
 
 #[tokio::test]
+async fn undeclared_methods_are_405_with_allow_in_the_routes_dialect() {
+    let fake = FakeBedrock::start().await;
+    let proxy = start_proxy(&fake, "").await;
+    let client = reqwest::Client::new();
+    let send = |method: &str, path: &str| {
+        client
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{path}", proxy.url),
+            )
+            .send()
+    };
+    // (method, path, Allow, a field of the dialect's error body)
+    let cases = [
+        ("TRACE", "/health", "GET, HEAD", "/error/type"),
+        ("DELETE", "/invoke", "POST", "/error/type"),
+        ("GET", "/v1/messages", "POST", "/error/type"),
+        ("PUT", "/v1/chat/completions", "POST", "/error/type"),
+        ("POST", "/v1/models", "GET, HEAD", "/error/type"),
+        ("GET", "/model/anthropic.claude-x/invoke", "POST", "/message"),
+        ("PATCH", "/foundation-models", "GET, HEAD", "/message"),
+    ];
+    for (method, path, allow, type_at) in cases {
+        let resp = send(method, path).await.unwrap();
+        assert_eq!(resp.status(), 405, "{method} {path}");
+        assert_eq!(resp.headers()["allow"], allow, "{method} {path}");
+        let body: Value = resp.json().await.unwrap();
+        assert!(body.pointer(type_at).is_some(), "{method} {path}: {body}");
+    }
+    // What Allow promises holds: HEAD answers where GET does.
+    let head = send("HEAD", "/health").await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(fake.request_count(), 0);
+}
+
+#[tokio::test]
 async fn cut_connections_are_502_and_slow_answers_still_arrive() {
     let fake = FakeBedrock::start().await;
     let proxy = start_proxy(&fake, NO_RETRIES).await;

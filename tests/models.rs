@@ -82,12 +82,12 @@ async fn models_lists_the_profile_region_with_filters_and_inference_profiles() {
 }
 
 #[tokio::test]
-async fn every_filter_reaches_aws_as_its_query_parameter_case_insensitively() {
+async fn every_filter_reaches_aws_as_its_query_parameter() {
     let fake = FakeBedrock::start().await;
     let proxy = start_proxy(&fake, "").await;
     let (status, _, body) = get_json(
         &proxy,
-        "/models?output_modality=embedding&inference_type=on-demand&provider=AMAZON",
+        "/models?output_modality=EMBEDDING&inference_type=ON_DEMAND&provider=AMAZON",
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -98,7 +98,7 @@ async fn every_filter_reaches_aws_as_its_query_parameter_case_insensitively() {
         .map(|m| m["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, vec!["amazon.titan-embed-text-v2:0"]);
-    let (_, _, body) = get_json(&proxy, "/models?customization_type=fine_tuning").await;
+    let (_, _, body) = get_json(&proxy, "/models?customization_type=FINE_TUNING").await;
     assert_eq!(body["models"][0]["id"], "amazon.titan-text-express-v1");
     let queries: Vec<String> = ops(&fake, "list-foundation-models")
         .into_iter()
@@ -111,10 +111,24 @@ async fn every_filter_reaches_aws_as_its_query_parameter_case_insensitively() {
             "byCustomizationType=FINE_TUNING",
         ]
     );
-    // AWS judges values it does not know: its ValidationException reaches the client.
-    let (status, _, body) = get_json(&proxy, "/models?output_modality=smell").await;
-    assert_eq!(status, 400);
-    assert_eq!(body["error"]["type"], "ValidationException");
+    // Values outside AWS's enums (declared in the OpenAPI document) are refused here.
+    let calls = fake.request_count();
+    for query in [
+        "/models?output_modality=smell",
+        "/models?inference_type=on-demand",
+        "/foundation-models?byCustomizationType=fine_tuning",
+        "/inference-profiles?typeEquals=everything",
+        "/inference-profiles?maxResults=0",
+    ] {
+        let (status, _, body) = get_json(&proxy, query).await;
+        assert_eq!(status, 400, "{query}: {body}");
+    }
+    assert_eq!(fake.request_count(), calls, "refused before AWS is asked");
+    let spec: serde_json::Value = proxy.get("/openapi.json").await.json().await.unwrap();
+    let text = spec.to_string();
+    for value in ["CONTINUED_PRE_TRAINING", "SYSTEM_DEFINED", "EMBEDDING", "PROVISIONED"] {
+        assert!(text.contains(value), "{value} declared in the schema");
+    }
 }
 
 #[tokio::test]

@@ -5,12 +5,14 @@
 //! model, hand a `Call` to `Pipeline::execute` (runtime calls) or ask the catalog (control
 //! plane, model lists), and render the answer with `render`.
 
+mod allow;
 mod cors;
 mod docs;
 mod docs_openai;
 mod frontends;
 pub mod guard;
 mod middleware;
+mod params;
 mod payload;
 pub mod render;
 mod sse;
@@ -157,6 +159,9 @@ pub fn app(state: Arc<Pipeline>, config: &Config) -> impl Endpoint {
         )
     };
     let docs = openapi(state, keepalive);
+    let allow = allow::AllowTable::from_spec(
+        &serde_json::from_str(&docs.spec()).unwrap_or(serde_json::Value::Null),
+    );
     let own = Route::new()
         .nest("/docs", docs.swagger_ui())
         .at("/openapi.json", docs.spec_endpoint())
@@ -181,6 +186,7 @@ pub fn app(state: Arc<Pipeline>, config: &Config) -> impl Endpoint {
         .nest_no_strip("/foundation-models", aws.clone())
         .nest_no_strip("/inference-profiles", aws)
         .nest("/", group(boxed(own), Speak::new(Dialect::Proxy)))
+        .with(allow)
         .with(cors::Cors::new(&config.server.cors_allowed_origins))
         .around(middleware::observe)
 }

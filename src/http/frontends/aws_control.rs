@@ -24,6 +24,7 @@ use crate::error::{ApiError, ProxyError};
 use crate::http::docs::{
     GetFoundationModelDoc, InferenceProfileDoc, ListFoundationModelsDoc, ListInferenceProfilesDoc,
 };
+use crate::http::params::{CustomizationType, InferenceType, OutputModality, ProfileType};
 use crate::http::payload::{Described, JsonOf, RawResponse};
 use crate::http::render::Dialect;
 use crate::http::ApiTags;
@@ -147,9 +148,11 @@ impl AwsApi {
         &self,
         req: &Request,
         #[oai(name = "byProvider")] by_provider: Query<Option<String>>,
-        #[oai(name = "byCustomizationType")] by_customization_type: Query<Option<String>>,
-        #[oai(name = "byOutputModality")] by_output_modality: Query<Option<String>>,
-        #[oai(name = "byInferenceType")] by_inference_type: Query<Option<String>>,
+        #[oai(name = "byCustomizationType")] by_customization_type: Query<
+            Option<CustomizationType>,
+        >,
+        #[oai(name = "byOutputModality")] by_output_modality: Query<Option<OutputModality>>,
+        #[oai(name = "byInferenceType")] by_inference_type: Query<Option<InferenceType>>,
         /// Profile whose region to ask (instead of the signed region).
         profile: Query<Option<String>>,
         /// Ask AWS now instead of using a cached answer.
@@ -158,9 +161,9 @@ impl AwsApi {
         let target = self.target(req, profile.0.as_deref())?;
         let filters = ModelFilters::new(
             by_provider.0.as_deref(),
-            by_output_modality.0.as_deref(),
-            by_inference_type.0.as_deref(),
-            by_customization_type.0.as_deref(),
+            by_output_modality.0.map(OutputModality::as_str),
+            by_inference_type.0.map(InferenceType::as_str),
+            by_customization_type.0.map(CustomizationType::as_str),
         );
         let found = self
             .lookup(
@@ -208,20 +211,21 @@ impl AwsApi {
     async fn list_inference_profiles(
         &self,
         req: &Request,
-        #[oai(name = "maxResults")] max_results: Query<Option<i64>>,
+        /// 1 to 1000.
+        #[oai(
+            name = "maxResults",
+            validator(minimum(value = "1"), maximum(value = "1000"))
+        )]
+        max_results: Query<Option<i64>>,
         #[oai(name = "nextToken")] next_token: Query<Option<String>>,
-        /// `SYSTEM_DEFINED` or `APPLICATION`.
         #[oai(name = "typeEquals")]
-        type_equals: Query<Option<String>>,
+        type_equals: Query<Option<ProfileType>>,
         /// Profile whose region to ask (instead of the signed region).
         profile: Query<Option<String>>,
         refresh: Query<Option<bool>>,
     ) -> poem::Result<RawResponse<JsonOf<ListInferenceProfilesDoc>>> {
         let target = self.target(req, profile.0.as_deref())?;
-        let type_equals = type_equals
-            .0
-            .map(|t| t.trim().to_ascii_uppercase())
-            .filter(|t| !t.is_empty());
+        let type_equals = type_equals.0.map(|t| t.as_str().to_string());
         let found = self
             .lookup(
                 &target,

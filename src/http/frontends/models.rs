@@ -14,6 +14,7 @@ use crate::bedrock::control::ModelFilters;
 use crate::catalog::{profiles_by_model, CacheStatus, Lookup, Query as CatalogQuery};
 use crate::core::Pipeline;
 use crate::error::ApiError;
+use crate::http::params::{CustomizationType, InferenceType, OutputModality};
 use crate::http::payload::{Described, JsonOf, RawResponse};
 use crate::http::render::PROFILE_HEADER;
 use crate::http::ApiTags;
@@ -163,7 +164,7 @@ impl ModelsApi {
     ///
     /// The foundation models offered in the region of a profile (`aws bedrock
     /// list-foundation-models`), each with the inference-profile ids that route it, cached
-    /// for `[models] ttl_secs`. Filters are case-insensitive. The `x-proxy-cache` header says
+    /// for `[models] ttl_secs`. `provider` is case-insensitive; the other filters take the values listed. The `x-proxy-cache` header says
     /// `hit`, `miss` or `stale`.
     #[oai(path = "/models", method = "get", tag = "ApiTags::Models")]
     async fn models(
@@ -172,12 +173,9 @@ impl ModelsApi {
         profile: Query<Option<String>>,
         /// Provider name, e.g. `anthropic`, `amazon`, `meta`.
         provider: Query<Option<String>>,
-        /// `TEXT`, `IMAGE` or `EMBEDDING`.
-        output_modality: Query<Option<String>>,
-        /// `ON_DEMAND` or `PROVISIONED`.
-        inference_type: Query<Option<String>>,
-        /// `FINE_TUNING`, `CONTINUED_PRE_TRAINING` or `DISTILLATION`.
-        customization_type: Query<Option<String>>,
+        output_modality: Query<Option<OutputModality>>,
+        inference_type: Query<Option<InferenceType>>,
+        customization_type: Query<Option<CustomizationType>>,
         /// Ask AWS now and store the answer, instead of using a cached one.
         refresh: Query<Option<bool>>,
     ) -> poem::Result<RawResponse<JsonOf<ModelList>>> {
@@ -189,9 +187,9 @@ impl ModelsApi {
         let target = profile.control_target();
         let filters = ModelFilters::new(
             provider.0.as_deref(),
-            output_modality.0.as_deref(),
-            inference_type.0.as_deref(),
-            customization_type.0.as_deref(),
+            output_modality.0.map(OutputModality::as_str),
+            inference_type.0.map(InferenceType::as_str),
+            customization_type.0.map(CustomizationType::as_str),
         );
         let refresh = refresh.0.unwrap_or(false);
         let (models, routes) = tokio::join!(

@@ -216,6 +216,7 @@ impl ModelsV1Api {
         &self,
         _key: ClientKey,
         /// Items per page (1–1000, default 20; the openai SDK sends none and pages on).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
         /// Return the items after this id.
         after_id: Query<Option<String>>,
