@@ -379,7 +379,12 @@ async fn undeclared_methods_are_405_with_allow_in_the_routes_dialect() {
         ("GET", "/v1/messages", "POST", "/error/type"),
         ("PUT", "/v1/chat/completions", "POST", "/error/type"),
         ("POST", "/v1/models", "GET, HEAD", "/error/type"),
-        ("GET", "/model/anthropic.claude-x/invoke", "POST", "/message"),
+        (
+            "GET",
+            "/model/anthropic.claude-x/invoke",
+            "POST",
+            "/message",
+        ),
         ("PATCH", "/foundation-models", "GET, HEAD", "/message"),
     ];
     for (method, path, allow, type_at) in cases {

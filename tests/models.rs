@@ -126,7 +126,12 @@ async fn every_filter_reaches_aws_as_its_query_parameter() {
     assert_eq!(fake.request_count(), calls, "refused before AWS is asked");
     let spec: serde_json::Value = proxy.get("/openapi.json").await.json().await.unwrap();
     let text = spec.to_string();
-    for value in ["CONTINUED_PRE_TRAINING", "SYSTEM_DEFINED", "EMBEDDING", "PROVISIONED"] {
+    for value in [
+        "CONTINUED_PRE_TRAINING",
+        "SYSTEM_DEFINED",
+        "EMBEDDING",
+        "PROVISIONED",
+    ] {
         assert!(text.contains(value), "{value} declared in the schema");
     }
 }

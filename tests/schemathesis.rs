@@ -27,7 +27,8 @@ const KEY: &str = "schemathesis-client-key";
 #[ignore = "needs schemathesis (PyPI); run scripts/schemathesis"]
 async fn schemathesis_finds_no_server_errors_and_no_spec_violations() {
     let st = std::env::var("SCHEMATHESIS").unwrap_or_else(|_| "st".to_string());
-    let max_examples = std::env::var("SCHEMATHESIS_MAX_EXAMPLES").unwrap_or_else(|_| "60".into());
+    let max_examples = std::env::var("SCHEMATHESIS_MAX_EXAMPLES").unwrap_or_else(|_| "150".into());
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemathesis.toml");
     let fake = FakeBedrock::start().await;
     // Small limits so the guard's answers are exercised too; fast retries.
     let proxy = start_proxy_with(
@@ -39,10 +40,12 @@ async fn schemathesis_finds_no_server_errors_and_no_spec_violations() {
     let spec_url = format!("{}/openapi.json", proxy.url);
     let mut cmd = tokio::process::Command::new(&st);
     cmd.args([
+        "--config-file",
+        config,
         "run",
         &spec_url,
         "--checks",
-        &std::env::var("SCHEMATHESIS_CHECKS").unwrap_or_else(|_| "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance".into()),
+        &std::env::var("SCHEMATHESIS_CHECKS").unwrap_or_else(|_| "all".into()),
         "--header",
         &format!("Authorization: Bearer {KEY}"),
         "--max-examples",

@@ -62,6 +62,7 @@ pub fn transform(
     mut body: Map<String, Value>,
 ) -> Result<Prepared, ProxyError> {
     check_body(&body)?;
+    merge_turns(&mut body);
     // check_body allows `prompt` only without `messages`.
     let legacy_form = body.contains_key("prompt");
     profile
@@ -90,6 +91,45 @@ pub fn converse(
     let body = serde_json::to_vec(&body)
         .map_err(|e| ProxyError::Internal(format!("serialize body: {e}")))?;
     Ok(Prepared::verbatim(Bytes::from(body)))
+}
+
+/// Join consecutive turns of one role into one, as Anthropic's API does ("consecutive user or
+/// assistant turns … will be combined into a single turn"), so clients need not alternate.
+/// Text content becomes a text block when it joins another turn. Runs after `check_body`.
+fn merge_turns(body: &mut Map<String, Value>) {
+    let Some(Value::Array(messages)) = body.get_mut("messages") else {
+        return;
+    };
+    let same_role =
+        |a: &Value, b: &Value| a.get("role").is_some() && a.get("role") == b.get("role");
+    if !messages.windows(2).any(|w| same_role(&w[0], &w[1])) {
+        return;
+    }
+    let mut merged: Vec<Value> = Vec::with_capacity(messages.len());
+    for mut m in std::mem::take(messages) {
+        match merged.last_mut() {
+            Some(last) if same_role(last, &m) => {
+                let more = blocks(m.get_mut("content").map(Value::take));
+                if let Some(content) = last.get_mut("content") {
+                    let mut joined = blocks(Some(content.take()));
+                    joined.extend(more);
+                    *content = Value::Array(joined);
+                }
+            }
+            _ => merged.push(m),
+        }
+    }
+    *messages = merged;
+}
+
+/// A turn's content as blocks: a string becomes one text block.
+fn blocks(content: Option<Value>) -> Vec<Value> {
+    match content {
+        Some(Value::Array(blocks)) => blocks,
+        Some(Value::String(text)) => vec![serde_json::json!({"type": "text", "text": text})],
+        Some(other) => vec![other],
+        None => Vec::new(),
+    }
 }
 
 /// Parse the client's body into a JSON object, or say what is wrong with it.
@@ -170,9 +210,14 @@ fn check_messages(messages: &[Value]) -> Result<(), ProxyError> {
                 "`messages[{i}].role` must be \"user\" or \"assistant\""
             )));
         }
-        if !matches!(m.get("content"), Some(Value::String(_) | Value::Array(_))) {
+        let blocks_ok = match m.get("content") {
+            Some(Value::String(_)) => true,
+            Some(Value::Array(blocks)) => blocks.iter().all(Value::is_object),
+            _ => false,
+        };
+        if !blocks_ok {
             return Err(bad(format!(
-                "`messages[{i}].content` must be a string or an array of content blocks"
+                "`messages[{i}].content` must be a string or an array of content blocks (objects)"
             )));
         }
     }
@@ -180,10 +225,21 @@ fn check_messages(messages: &[Value]) -> Result<(), ProxyError> {
 }
 
 fn check_parameters(body: &Map<String, Value>) -> Result<(), ProxyError> {
-    for key in ["max_tokens", "max_tokens_to_sample", "top_k"] {
+    for (key, min) in [("max_tokens", 1), ("max_tokens_to_sample", 1), ("top_k", 0)] {
         if let Some(v) = body.get(key) {
-            if !v.as_u64().is_some_and(|n| n > 0 || key == "top_k") {
-                return Err(bad(format!("`{key}` must be a positive integer, not {v}")));
+            if !v
+                .as_u64()
+                .is_some_and(|n| n >= min && n <= u64::from(u32::MAX))
+            {
+                let what = if min == 0 {
+                    "a non-negative"
+                } else {
+                    "a positive"
+                };
+                return Err(bad(format!(
+                    "`{key}` must be {what} integer (at most {}), not {v}",
+                    u32::MAX
+                )));
             }
         }
     }
@@ -202,8 +258,19 @@ fn check_parameters(body: &Map<String, Value>) -> Result<(), ProxyError> {
             return Err(bad("`stop_sequences` must be an array of strings".into()));
         }
     }
+    if let Some(v) = body.get("anthropic_version") {
+        if !v.is_string() {
+            return Err(bad(format!(
+                "`anthropic_version` must be a string such as \"bedrock-2023-05-31\", not {}",
+                json_kind(v)
+            )));
+        }
+    }
     if let Some(v) = body.get("system") {
-        if !(v.is_string() || v.is_array()) {
+        let blocks_ok = v
+            .as_array()
+            .is_some_and(|blocks| blocks.iter().all(Value::is_object));
+        if !(v.is_string() || blocks_ok) {
             return Err(bad(
                 "`system` must be a string or an array of text blocks".into()
             ));
@@ -246,5 +313,34 @@ mod tests {
             .to_string()
             .contains("not valid JSON"));
         assert!(parse_body(b"  ").unwrap_err().to_string().contains("empty"));
+        let e =
+            check(json!({"messages":[{"role":"user","content":"x"}],"max_tokens":4294967296u64}))
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("at most 4294967295"), "{e}");
+        assert!(check(json!({"messages":[{"role":"user","content":"x"}],"top_k":0})).is_ok());
+    }
+
+    #[test]
+    fn consecutive_turns_of_one_role_are_merged() {
+        let mut body = json!({"messages": [
+            {"role": "user", "content": "a"},
+            {"role": "user", "content": [{"type": "image", "source": {}}]},
+            {"role": "assistant", "content": "b"},
+            {"role": "user", "content": "c"},
+            {"role": "user", "content": "d"}
+        ]})
+        .as_object()
+        .unwrap()
+        .clone();
+        merge_turns(&mut body);
+        assert_eq!(
+            Value::Object(body)["messages"],
+            json!([
+                {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "image", "source": {}}]},
+                {"role": "assistant", "content": "b"},
+                {"role": "user", "content": [{"type": "text", "text": "c"}, {"type": "text", "text": "d"}]}
+            ])
+        );
     }
 }

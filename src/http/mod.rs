@@ -8,7 +8,9 @@
 mod allow;
 mod cors;
 mod docs;
+mod docs_bodies;
 mod docs_openai;
+mod docs_openai_bodies;
 mod frontends;
 pub mod guard;
 mod middleware;

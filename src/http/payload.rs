@@ -14,11 +14,12 @@ use poem_openapi::registry::{
 use poem_openapi::types::Type;
 use poem_openapi::Object;
 
-use super::docs::{InvokeRequestDoc, InvokeResponseDoc, StreamEventDoc};
+use super::docs::{InvokeResponseDoc, StreamEventDoc};
+use super::docs_bodies::{Documented, InvokeBody};
 use super::render::{Dialect, ErrorBody, ATTEMPTS_HEADER};
 
 /// A JSON request body, kept as bytes, documented in OpenAPI as `D`.
-pub struct JsonBody<D = InvokeRequestDoc>(pub Bytes, std::marker::PhantomData<D>);
+pub struct JsonBody<D = Documented<InvokeBody>>(pub Bytes, std::marker::PhantomData<D>);
 
 impl<D: Type> Payload for JsonBody<D> {
     const CONTENT_TYPE: &'static str = "application/json";
@@ -343,8 +344,12 @@ impl SuccessDoc for MessagesDoc {
     fn schema_ref() -> MetaSchemaRef {
         InvokeResponseDoc::schema_ref()
     }
+    fn also_schema_ref() -> MetaSchemaRef {
+        StreamEventDoc::schema_ref()
+    }
     fn register(registry: &mut Registry) {
         InvokeResponseDoc::register(registry);
+        StreamEventDoc::register(registry);
     }
 }
 

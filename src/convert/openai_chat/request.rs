@@ -69,8 +69,13 @@ fn check_unsupported(req: &ChatRequest) -> Result<(), ConvertError> {
             "logprobs / top_logprobs are not supported by this backend",
         ));
     }
-    let audio_modality = req.modalities.iter().flatten().any(|m| m == "audio");
-    if audio_modality || req.audio.as_ref().is_some_and(|a| !a.is_null()) {
+    if let Some(other) = req.modalities.iter().flatten().find(|m| *m != "text") {
+        return Err(ConvertError::unsupported(
+            "modalities",
+            format!("Output modality '{other}' is not supported by this backend: only text"),
+        ));
+    }
+    if req.audio.as_ref().is_some_and(|a| !a.is_null()) {
         return Err(ConvertError::unsupported(
             "audio",
             "Audio output is not supported by this backend",

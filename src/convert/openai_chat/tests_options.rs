@@ -235,8 +235,14 @@ fn unsupported_parameters_are_400() {
     let e = err(with(json!({"modalities": ["text", "audio"]})));
     assert_eq!(
         (e.param.as_deref(), e.code),
-        (Some("audio"), Some("unsupported_parameter"))
+        (Some("modalities"), Some("unsupported_parameter"))
     );
+    assert!(e.message.contains("'audio'"), "{}", e.message);
+    assert!(to_converse(
+        &req(with(json!({"modalities": ["text"]}))),
+        &ConvertOptions::default()
+    )
+    .is_ok());
     assert_eq!(
         err(with(json!({"audio": {"voice": "alloy"}})))
             .param

@@ -20,6 +20,7 @@ use crate::bedrock::Operation;
 use crate::core::prepare::parse_body;
 use crate::core::{Answer, AnswerBody, Call, CallBody, Delivery, Pipeline};
 use crate::error::{ApiError, ProxyError};
+use crate::http::docs_bodies::{Documented, MessagesBody};
 use crate::http::guard::ClientKey;
 use crate::http::payload::{Described, JsonBody, JsonOf, MessagesDoc, RawResponse};
 use crate::http::render::{self, Dialect};
@@ -121,7 +122,7 @@ impl AnthropicApi {
         &self,
         req: &Request,
         _key: ClientKey,
-        body: JsonBody,
+        body: JsonBody<Documented<MessagesBody>>,
     ) -> poem::Result<RawResponse<MessagesDoc>> {
         let call = self.call(req, &body.0, Operation::Invoke)?;
         let answer = self.pipeline.execute(call).await?;
@@ -145,7 +146,7 @@ impl AnthropicApi {
         &self,
         req: &Request,
         _key: ClientKey,
-        body: JsonBody,
+        body: JsonBody<Documented<MessagesBody>>,
     ) -> poem::Result<RawResponse<JsonOf<TokenCount>>> {
         let call = self.call(req, &body.0, Operation::CountTokens)?;
         let answer = self.pipeline.execute(call).await?;

@@ -86,7 +86,8 @@ fn page(
         Some(t) => t
             .strip_prefix(TOKEN_PREFIX)
             .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| *n <= items.len())
+            // A token past the end (the list shrank since it was handed out): an empty page.
+            .map(|n| n.min(items.len()))
             .ok_or_else(|| validation("The pagination token is invalid."))?,
     };
     let end = start.saturating_add(size).min(items.len());
@@ -217,9 +218,13 @@ impl AwsApi {
             validator(minimum(value = "1"), maximum(value = "1000"))
         )]
         max_results: Query<Option<i64>>,
-        #[oai(name = "nextToken")] next_token: Query<Option<String>>,
-        #[oai(name = "typeEquals")]
-        type_equals: Query<Option<ProfileType>>,
+        /// A token from a previous page's `nextToken`.
+        #[oai(
+            name = "nextToken",
+            validator(pattern = r"^(bedrock-proxy-offset-[0-9]{1,9})?$")
+        )]
+        next_token: Query<Option<String>>,
+        #[oai(name = "typeEquals")] type_equals: Query<Option<ProfileType>>,
         /// Profile whose region to ask (instead of the signed region).
         profile: Query<Option<String>>,
         refresh: Query<Option<bool>>,
@@ -304,6 +309,8 @@ mod tests {
         assert_eq!(page(&items, None, None).unwrap().0.len(), 5);
         assert!(page(&items, Some(0), None).is_err());
         assert!(page(&items, Some(2), Some("bogus")).is_err());
-        assert!(page(&items, Some(2), Some("bedrock-proxy-offset-9")).is_err());
+        // A token past the end (the list shrank): an empty last page, not an error.
+        let (p, t) = page(&items, Some(2), Some("bedrock-proxy-offset-9")).unwrap();
+        assert!(p.is_empty() && t.is_none());
     }
 }

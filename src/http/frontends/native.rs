@@ -21,6 +21,7 @@ use poem_openapi::OpenApi;
 
 use crate::bedrock::Operation;
 use crate::core::{Call, CallBody, Delivery, Pipeline};
+use crate::http::docs_bodies::{ConverseBody, CountTokensBody, Documented, NativeInvokeBody};
 use crate::http::guard::ClientKey;
 use crate::http::payload::{JsonBody, NativeDoc, NativeStreamDoc, RawResponse, SuccessDoc};
 use crate::http::render::{self, Dialect};
@@ -92,8 +93,9 @@ impl NativeApi {
         req: &Request,
         _key: ClientKey,
         /// Profile name, alias, or Bedrock model id / inference-profile id / ARN.
+        #[oai(example = "example_model_id")]
         model_id: Path<String>,
-        body: JsonBody,
+        body: JsonBody<Documented<NativeInvokeBody>>,
     ) -> poem::Result<RawResponse<NativeDoc>> {
         self.call(req, &model_id.0, Operation::Invoke, body.0).await
     }
@@ -112,8 +114,9 @@ impl NativeApi {
         req: &Request,
         _key: ClientKey,
         /// Profile name, alias, or Bedrock model id / inference-profile id / ARN.
+        #[oai(example = "example_model_id")]
         model_id: Path<String>,
-        body: JsonBody,
+        body: JsonBody<Documented<NativeInvokeBody>>,
     ) -> poem::Result<RawResponse<NativeStreamDoc>> {
         self.call(req, &model_id.0, Operation::InvokeStream, body.0)
             .await
@@ -130,8 +133,9 @@ impl NativeApi {
         req: &Request,
         _key: ClientKey,
         /// Profile name, alias, or Bedrock model id / inference-profile id / ARN.
+        #[oai(example = "example_model_id")]
         model_id: Path<String>,
-        body: JsonBody,
+        body: JsonBody<Documented<ConverseBody>>,
     ) -> poem::Result<RawResponse<NativeDoc>> {
         self.call(req, &model_id.0, Operation::Converse, body.0)
             .await
@@ -148,8 +152,9 @@ impl NativeApi {
         req: &Request,
         _key: ClientKey,
         /// Profile name, alias, or Bedrock model id / inference-profile id / ARN.
+        #[oai(example = "example_model_id")]
         model_id: Path<String>,
-        body: JsonBody,
+        body: JsonBody<Documented<ConverseBody>>,
     ) -> poem::Result<RawResponse<NativeStreamDoc>> {
         self.call(req, &model_id.0, Operation::ConverseStream, body.0)
             .await
@@ -169,10 +174,17 @@ impl NativeApi {
         req: &Request,
         _key: ClientKey,
         /// Profile name, alias, or Bedrock foundation-model id.
+        #[oai(example = "example_model_id")]
         model_id: Path<String>,
-        body: JsonBody,
+        body: JsonBody<Documented<CountTokensBody>>,
     ) -> poem::Result<RawResponse<NativeDoc>> {
         self.call(req, &model_id.0, Operation::CountTokens, body.0)
             .await
     }
+}
+
+/// The `modelId` Swagger UI fills in: the `us` profile (Claude through its US inference
+/// profile), which every built-in configuration has.
+fn example_model_id() -> String {
+    "us".to_string()
 }

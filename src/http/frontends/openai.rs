@@ -28,10 +28,9 @@ use crate::convert::openai_embeddings::{self as embed, EmbedFamily, EmbeddingsRe
 use crate::core::router::Routed;
 use crate::core::{Answer, AnswerBody, Call, CallBody, Delivery, Pipeline, StreamItem};
 use crate::error::{ApiError, ProxyError};
-use crate::http::docs_openai::{
-    ChatCompletionDoc, ChatRequestDoc, ChatStreamEventDoc, EmbeddingsRequestDoc,
-    EmbeddingsResponseDoc,
-};
+use crate::http::docs_bodies::Documented;
+use crate::http::docs_openai::{ChatCompletionDoc, ChatStreamEventDoc, EmbeddingsResponseDoc};
+use crate::http::docs_openai_bodies::{ChatBody, EmbeddingsBody};
 use crate::http::guard::ClientKey;
 use crate::http::payload::{Described, JsonBody, JsonOf, RawResponse, SuccessDoc};
 use crate::http::render::{self, openai_error_type, with_headers, Dialect};
@@ -400,7 +399,7 @@ impl OpenAiApi {
         _key: ClientKey,
         /// Profile whose region direct Bedrock ids are called from; default when absent.
         profile: Query<Option<String>>,
-        body: JsonBody<ChatRequestDoc>,
+        body: JsonBody<Documented<ChatBody>>,
     ) -> poem::Result<RawResponse<ChatDoc>> {
         let response = self.chat(req, profile.0.as_deref(), &body.0).await?;
         Ok(RawResponse::new(response))
@@ -418,7 +417,7 @@ impl OpenAiApi {
         _key: ClientKey,
         /// Profile whose region direct Bedrock ids are called from; default when absent.
         profile: Query<Option<String>>,
-        body: JsonBody<EmbeddingsRequestDoc>,
+        body: JsonBody<Documented<EmbeddingsBody>>,
     ) -> poem::Result<RawResponse<JsonOf<EmbeddingsResponseDoc>>> {
         let response = self.embeddings(req, profile.0.as_deref(), &body.0).await?;
         Ok(RawResponse::new(response))
