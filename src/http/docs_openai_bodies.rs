@@ -156,7 +156,13 @@ fn response_format() -> MetaSchemaRef {
                 }),
             ),
             ("description", nullable(MetaSchema::new("string"))),
-            ("schema", nullable(MetaSchema::new("object"))),
+            (
+                "schema",
+                inline(MetaSchema {
+                    description: Some("The JSON Schema the answer must follow."),
+                    ..MetaSchema::ANY
+                }),
+            ),
             ("strict", nullable(MetaSchema::new("boolean"))),
         ],
     );
