@@ -100,6 +100,7 @@ fn model_error(routed: &Routed, model: &str, e: ApiError) -> ApiError {
         return ApiError::from(ProxyError::UnknownModel {
             name: model.to_string(),
             valid: Vec::new(),
+            close: Vec::new(),
         })
         .with_attempts(attempts);
     }
@@ -131,7 +132,7 @@ impl OpenAiApi {
     ) -> poem::Result<Response> {
         let chat = ChatRequest::parse(raw).map_err(refused)?;
         log_request(&chat.unknown_parameters(), chat.user.as_deref());
-        let routed = self.pipeline.route_from(&chat.model, profile)?;
+        let routed = self.pipeline.resolve(&chat.model, profile).await?;
         let options = ConvertOptions {
             model_is_claude: routed.profile.model_id.contains("anthropic.claude"),
             cache_point: routed.profile.prompt_cache,
@@ -264,7 +265,7 @@ fn chunk_frames(
             }
             Some(StreamItem::Error(e)) => {
                 tracing::warn!(kind = e.kind.name(), message = %e.message, "stream ended with an error");
-                let chunk = error_chunk(&e.message, openai_error_type(e.status()), Some(e.kind.name()));
+                let chunk = error_chunk(&e.message, openai_error_type(e.kind.name(), e.status()), Some(e.kind.name()));
                 data_line(&mut out, &chunk);
                 Some((out.freeze(), None))
             }
@@ -293,7 +294,7 @@ impl OpenAiApi {
         let request = EmbeddingsRequest::parse(raw).map_err(refused)?;
         log_request(&request.unknown_parameters(), request.user.as_deref());
         let base64 = request.wants_base64().map_err(refused)?;
-        let routed = self.pipeline.route_from(&request.model, profile)?;
+        let routed = self.pipeline.resolve(&request.model, profile).await?;
         let family = embed::family_of(&routed.profile.model_id).ok_or_else(|| {
             refused(ConvertError::invalid(
                 "model",

@@ -257,6 +257,7 @@ impl ModelsV1Api {
             return Err(ApiError::from(ProxyError::UnknownModel {
                 name: model_id.0.clone(),
                 valid: all.into_iter().map(|m| m.id).collect(),
+                close: Vec::new(),
             })
             .into());
         };
