@@ -79,6 +79,7 @@ pub mod eventstream;
 pub mod fast;
 pub mod sigv4;
 
+mod claude;
 mod control;
 mod converse_answer;
 mod converse_script;
@@ -93,6 +94,7 @@ mod stream;
 #[cfg(test)]
 mod selftest;
 
+pub use claude::{on_demand_refusal, thinking_signature, BEDROCK_BETAS, EXTRANEOUS, GATED};
 pub use control::{foundation_models, inference_profiles};
 pub use converse_script::{
     even_pieces, word_pieces, ConverseScript, ConverseUsage, ReplyBlock, StopReason,

@@ -18,6 +18,7 @@ pub use embed::{embedding, Embedder, COHERE_DIMENSIONS, COHERE_MAX_TEXTS, TITAN_
 pub use inference::Family;
 pub use reply::{content_text, converse_content_text};
 pub use validate::validate_invoke_body;
+pub(crate) use validate::malformed;
 
 pub(crate) use embed::embed_reply;
 pub(crate) use reply::{converse_echo_source, echo_source, invoke_reply};
