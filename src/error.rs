@@ -328,19 +328,69 @@ const fn row(
 /// `ModelStreamErrorException`, 424; `ModelTimeoutException`, 408) are the server side's, so
 /// never `invalid_request_error`.
 pub const BEDROCK_EXCEPTIONS: &[ExceptionRow] = &[
-    row("ValidationException", 400, "invalid_request_error", "invalid_request_error"),
-    row("AccessDeniedException", 403, "permission_error", "permission_error"),
-    row("UnrecognizedClientException", 403, "authentication_error", "authentication_error"),
-    row("ResourceNotFoundException", 404, "not_found_error", "not_found_error"),
+    row(
+        "ValidationException",
+        400,
+        "invalid_request_error",
+        "invalid_request_error",
+    ),
+    row(
+        "AccessDeniedException",
+        403,
+        "permission_error",
+        "permission_error",
+    ),
+    row(
+        "UnrecognizedClientException",
+        403,
+        "authentication_error",
+        "authentication_error",
+    ),
+    row(
+        "ResourceNotFoundException",
+        404,
+        "not_found_error",
+        "not_found_error",
+    ),
     row("ModelTimeoutException", 408, "api_error", "server_error"),
-    row("ConflictException", 409, "invalid_request_error", "invalid_request_error"),
+    row(
+        "ConflictException",
+        409,
+        "invalid_request_error",
+        "invalid_request_error",
+    ),
     row("ModelErrorException", 424, "api_error", "server_error"),
-    row("ModelStreamErrorException", 424, "api_error", "server_error"),
-    row("ThrottlingException", 429, "rate_limit_error", "rate_limit_error"),
-    row("ServiceQuotaExceededException", 400, "rate_limit_error", "rate_limit_error"),
-    row("ModelNotReadyException", 429, "overloaded_error", "server_error"),
+    row(
+        "ModelStreamErrorException",
+        424,
+        "api_error",
+        "server_error",
+    ),
+    row(
+        "ThrottlingException",
+        429,
+        "rate_limit_error",
+        "rate_limit_error",
+    ),
+    row(
+        "ServiceQuotaExceededException",
+        400,
+        "rate_limit_error",
+        "rate_limit_error",
+    ),
+    row(
+        "ModelNotReadyException",
+        429,
+        "overloaded_error",
+        "server_error",
+    ),
     row("InternalServerException", 500, "api_error", "server_error"),
-    row("ServiceUnavailableException", 503, "overloaded_error", "server_error"),
+    row(
+        "ServiceUnavailableException",
+        503,
+        "overloaded_error",
+        "server_error",
+    ),
 ];
 
 /// The row of a Bedrock exception name (`ThrottlingException`, or the camel-cased form

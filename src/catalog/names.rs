@@ -91,7 +91,12 @@ fn on_demand(model: &Value) -> bool {
 /// The id to call `model` (a ListFoundationModels summary) by from `region`: its bare id when
 /// it takes on-demand throughput, else the system inference profile for `region`'s geography
 /// (`global.` first when `prefer_global`), else the bare id (Bedrock will say why not).
-pub fn invocation_id(model: &Value, profiles: &[Value], region: &str, prefer_global: bool) -> String {
+pub fn invocation_id(
+    model: &Value,
+    profiles: &[Value],
+    region: &str,
+    prefer_global: bool,
+) -> String {
     let id = model
         .get("modelId")
         .and_then(Value::as_str)
@@ -105,9 +110,9 @@ pub fn invocation_id(model: &Value, profiles: &[Value], region: &str, prefer_glo
         return id;
     };
     let is_global = |p: &&String| p.starts_with("global.");
-    let regional = candidates
-        .iter()
-        .find(|p| !is_global(p) && Geography::of_model_id(p).is_some_and(|g| g.accepts_region(region)));
+    let regional = candidates.iter().find(|p| {
+        !is_global(p) && Geography::of_model_id(p).is_some_and(|g| g.accepts_region(region))
+    });
     let global = candidates.iter().find(is_global);
     let chosen = if prefer_global {
         global.or(regional)
@@ -144,7 +149,8 @@ pub fn close_matches(name: &str, known: &[String]) -> Vec<String> {
                 .zip(k.to_ascii_lowercase().bytes())
                 .take_while(|(a, b)| a == b)
                 .count();
-            let close = distance <= name.len().max(3) / 3 || prefix >= name.len().min(k.len()) * 2 / 3;
+            let close =
+                distance <= name.len().max(3) / 3 || prefix >= name.len().min(k.len()) * 2 / 3;
             close.then_some((distance, k))
         })
         .collect();
@@ -183,9 +189,15 @@ mod tests {
 
     fn catalog() -> Vec<Value> {
         vec![
-            model("anthropic.claude-sonnet-4-5-20250929-v1:0", &["INFERENCE_PROFILE"]),
+            model(
+                "anthropic.claude-sonnet-4-5-20250929-v1:0",
+                &["INFERENCE_PROFILE"],
+            ),
             model("anthropic.claude-3-5-haiku-20241022-v1:0", &["ON_DEMAND"]),
-            model("anthropic.claude-opus-4-1-20250805-v1:0", &["INFERENCE_PROFILE"]),
+            model(
+                "anthropic.claude-opus-4-1-20250805-v1:0",
+                &["INFERENCE_PROFILE"],
+            ),
             model("anthropic.claude-opus-5-5", &["INFERENCE_PROFILE"]),
             model("anthropic.claude-opus-4-6-v1", &["INFERENCE_PROFILE"]),
             model("anthropic.claude-sonnet-4-20250514-v1:0", &["ON_DEMAND"]),
@@ -204,8 +216,14 @@ mod tests {
             anthropic_id("anthropic.claude-sonnet-4-5-20250929-v1:0").as_deref(),
             Some("claude-sonnet-4-5-20250929")
         );
-        assert_eq!(anthropic_id("anthropic.claude-opus-5-5").as_deref(), Some("claude-opus-5-5"));
-        assert_eq!(anthropic_id("anthropic.claude-opus-4-6-v1").as_deref(), Some("claude-opus-4-6"));
+        assert_eq!(
+            anthropic_id("anthropic.claude-opus-5-5").as_deref(),
+            Some("claude-opus-5-5")
+        );
+        assert_eq!(
+            anthropic_id("anthropic.claude-opus-4-6-v1").as_deref(),
+            Some("claude-opus-4-6")
+        );
         assert_eq!(anthropic_id("amazon.nova-lite-v1:0"), None);
     }
 
@@ -219,8 +237,14 @@ mod tests {
             found("claude-3-5-haiku-latest").as_deref(),
             Some("anthropic.claude-3-5-haiku-20241022-v1:0")
         );
-        assert_eq!(found("claude-opus-5-5").as_deref(), Some("anthropic.claude-opus-5-5"));
-        assert_eq!(found("claude-opus-4-6").as_deref(), Some("anthropic.claude-opus-4-6-v1"));
+        assert_eq!(
+            found("claude-opus-5-5").as_deref(),
+            Some("anthropic.claude-opus-5-5")
+        );
+        assert_eq!(
+            found("claude-opus-4-6").as_deref(),
+            Some("anthropic.claude-opus-4-6-v1")
+        );
         assert_eq!(
             found("claude-sonnet-4-0").as_deref(),
             Some("anthropic.claude-sonnet-4-20250514-v1:0")
@@ -250,10 +274,22 @@ mod tests {
             json!({"inferenceProfileId": format!("eu.{m}"), "models": [arn("eu-west-1", m)]}),
         ];
         let summary = model(m, &["INFERENCE_PROFILE"]);
-        assert_eq!(invocation_id(&summary, &profiles, "us-west-2", false), format!("us.{m}"));
-        assert_eq!(invocation_id(&summary, &profiles, "eu-central-1", false), format!("eu.{m}"));
-        assert_eq!(invocation_id(&summary, &profiles, "us-east-1", true), format!("global.{m}"));
-        assert_eq!(invocation_id(&summary, &profiles, "ap-south-1", false), format!("global.{m}"));
+        assert_eq!(
+            invocation_id(&summary, &profiles, "us-west-2", false),
+            format!("us.{m}")
+        );
+        assert_eq!(
+            invocation_id(&summary, &profiles, "eu-central-1", false),
+            format!("eu.{m}")
+        );
+        assert_eq!(
+            invocation_id(&summary, &profiles, "us-east-1", true),
+            format!("global.{m}")
+        );
+        assert_eq!(
+            invocation_id(&summary, &profiles, "ap-south-1", false),
+            format!("global.{m}")
+        );
         let on_demand = model("anthropic.claude-3-5-haiku-20241022-v1:0", &["ON_DEMAND"]);
         assert_eq!(
             invocation_id(&on_demand, &profiles, "us-east-1", false),
@@ -267,7 +303,11 @@ mod tests {
         assert!(names.contains(&"claude-sonnet-4-5".to_string()));
         assert!(names.contains(&"claude-sonnet-4-5-20250929".to_string()));
         let close = close_matches("claude-sonet-4-5", &names);
-        assert_eq!(close.first().map(String::as_str), Some("claude-sonnet-4-5"), "{close:?}");
+        assert_eq!(
+            close.first().map(String::as_str),
+            Some("claude-sonnet-4-5"),
+            "{close:?}"
+        );
         assert!(close_matches("gpt-4o", &names).is_empty());
     }
 }

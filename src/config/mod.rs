@@ -92,7 +92,10 @@ pub const BUILTIN_MODEL_ALIASES: &[(&str, &str)] = &[
         "claude-haiku-4-5-20251001",
         "us.anthropic.claude-haiku-4-5-20251001-v1:0",
     ),
-    ("claude-opus-4-1", "us.anthropic.claude-opus-4-1-20250805-v1:0"),
+    (
+        "claude-opus-4-1",
+        "us.anthropic.claude-opus-4-1-20250805-v1:0",
+    ),
     (
         "claude-opus-4-1-20250805",
         "us.anthropic.claude-opus-4-1-20250805-v1:0",

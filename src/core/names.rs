@@ -58,8 +58,12 @@ impl ModelNames {
         }
     }
 
-    /// Resolve `name` with the catalog of `home`'s region (see the module docs).
+    /// Resolve `name` with the catalog of `home`'s region (see the module docs). Only names
+    /// of Anthropic's form (`claude-…`) are looked up; any other is unknown at once.
     pub async fn resolve(&self, catalog: &Catalog, home: &Profile, name: &str) -> Resolution {
+        if !name.trim().to_ascii_lowercase().starts_with("claude") {
+            return Resolution::Unknown { close: Vec::new() };
+        }
         let target = home.control_target();
         let key = Key {
             scope: target.scope.clone(),
@@ -74,22 +78,17 @@ impl ModelNames {
                 let models = catalog
                     .lookup(&target, Query::FoundationModels(text), false)
                     .await?;
+                let models = models.data.value.as_array().cloned().unwrap_or_default();
+                let Some(model) = names::matching_model(name, &models) else {
+                    let close = names::close_matches(name, &names::anthropic_names(&models));
+                    return Ok(Arc::new(Resolution::Unknown { close }));
+                };
                 let profiles = catalog
                     .lookup(&target, Query::InferenceProfiles(None), false)
                     .await?;
-                let models = models.data.value.as_array().cloned().unwrap_or_default();
                 let profiles = profiles.data.value.as_array().cloned().unwrap_or_default();
-                Ok::<_, ProxyError>(Arc::new(match names::matching_model(name, &models) {
-                    Some(m) => Resolution::Found(names::invocation_id(
-                        m,
-                        &profiles,
-                        &home.region,
-                        prefer_global,
-                    )),
-                    None => Resolution::Unknown {
-                        close: names::close_matches(name, &names::anthropic_names(&models)),
-                    },
-                }))
+                let id = names::invocation_id(model, &profiles, &home.region, prefer_global);
+                Ok::<_, ProxyError>(Arc::new(Resolution::Found(id)))
             })
             .await;
         match computed {

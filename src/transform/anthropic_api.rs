@@ -14,8 +14,10 @@
 use serde_json::{Map, Value};
 
 /// Anthropic API beta names → the names Bedrock takes for the same feature.
-pub const BETA_RENAMES: &[(&str, &str)] =
-    &[("advanced-tool-use-2025-11-20", "tool-search-tool-2025-10-19")];
+pub const BETA_RENAMES: &[(&str, &str)] = &[(
+    "advanced-tool-use-2025-11-20",
+    "tool-search-tool-2025-10-19",
+)];
 
 /// Body fields Bedrock accepts only with a beta: (field, beta).
 pub const GATED_FIELDS: &[(&str, &str)] = &[
@@ -26,7 +28,10 @@ pub const GATED_FIELDS: &[(&str, &str)] = &[
 /// Body fields Bedrock's InvokeModel refuses ("extraneous key"), with why they can go.
 pub const REFUSED_FIELDS: &[(&str, &str)] = &[
     ("model", "the model is in the URL"),
-    ("stream", "streaming is the endpoint (InvokeModelWithResponseStream)"),
+    (
+        "stream",
+        "streaming is the endpoint (InvokeModelWithResponseStream)",
+    ),
     ("service_tier", "Bedrock has no service tiers in the body"),
     ("container", "no code-execution containers on Bedrock"),
     ("mcp_servers", "no MCP connector on Bedrock"),
@@ -133,13 +138,19 @@ fn fold_system_messages(body: &mut Map<String, Value>) {
     let Some(Value::Array(messages)) = body.get_mut("messages") else {
         return;
     };
-    if !messages.iter().any(|m| m.get("role").and_then(Value::as_str) == Some("system")) {
+    if !messages
+        .iter()
+        .any(|m| m.get("role").and_then(Value::as_str) == Some("system"))
+    {
         return;
     }
     let mut system_blocks = Vec::new();
     let mut kept: Vec<Value> = Vec::new();
     for mut message in std::mem::take(messages) {
-        let role = message.get("role").and_then(Value::as_str).map(str::to_string);
+        let role = message
+            .get("role")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let content = message
             .as_object_mut()
             .and_then(|m| m.remove("content"))
@@ -199,15 +210,26 @@ mod tests {
             json!({"anthropic_beta": ["interleaved-thinking-2025-05-14"], "context_management": {"edits": []},
                    "output_config": {"effort": "high"}, "messages": [], "model": "m", "stream": true,
                    "service_tier": "auto", "metadata": {"user_id": "u", "other": 1}}),
-            &["claude-code-20250219", "advanced-tool-use-2025-11-20", "context-management-2025-06-27"],
+            &[
+                "claude-code-20250219",
+                "advanced-tool-use-2025-11-20",
+                "context-management-2025-06-27",
+            ],
         );
         assert_eq!(
             body["anthropic_beta"],
-            json!(["interleaved-thinking-2025-05-14", "tool-search-tool-2025-10-19", "context-management-2025-06-27"])
+            json!([
+                "interleaved-thinking-2025-05-14",
+                "tool-search-tool-2025-10-19",
+                "context-management-2025-06-27"
+            ])
         );
         assert_eq!(betas.dropped, vec!["claude-code-20250219"]);
         assert!(body.get("context_management").is_some(), "its beta is sent");
-        assert!(body.get("output_config").is_none(), "effort beta not sent: {body}");
+        assert!(
+            body.get("output_config").is_none(),
+            "effort beta not sent: {body}"
+        );
         for gone in ["model", "stream", "service_tier"] {
             assert!(body.get(gone).is_none(), "{gone}: {body}");
         }
@@ -220,11 +242,17 @@ mod tests {
             json!({"anthropic_beta": "claude-code-20250219, x-2026-01-01", "context_management": {}, "messages": []}),
             &[],
         );
-        assert!(body.get("anthropic_beta").is_none() && body.get("context_management").is_none(), "{body}");
+        assert!(
+            body.get("anthropic_beta").is_none() && body.get("context_management").is_none(),
+            "{body}"
+        );
         assert_eq!(betas.dropped.len(), 2);
         let mut map = json!({"anthropic_beta": 3}).as_object().cloned().unwrap();
         assert!(prepare(&mut map, Vec::new(), &allow()).is_err());
-        let mut map = json!({"anthropic_beta": ["effort-2025-11-24"], "output_config": {}}).as_object().cloned().unwrap();
+        let mut map = json!({"anthropic_beta": ["effort-2025-11-24"], "output_config": {}})
+            .as_object()
+            .cloned()
+            .unwrap();
         without_betas(&mut map);
         assert!(map.is_empty(), "{map:?}");
     }
@@ -248,7 +276,13 @@ mod tests {
             json!([{"role": "user", "content": [{"type": "text", "text": "one"}, {"type": "text", "text": "two"}]},
                    {"role": "assistant", "content": "ok"}])
         );
-        let (plain, _) = run(json!({"messages": [{"role": "user", "content": "hi"}]}), &[]);
-        assert_eq!(plain, json!({"messages": [{"role": "user", "content": "hi"}]}));
+        let (plain, _) = run(
+            json!({"messages": [{"role": "user", "content": "hi"}]}),
+            &[],
+        );
+        assert_eq!(
+            plain,
+            json!({"messages": [{"role": "user", "content": "hi"}]})
+        );
     }
 }

@@ -22,7 +22,6 @@ use super::{OptionsError, RequestContext, RequestTransformer, TransformError};
 
 pub use crate::settings::BEDROCK_BETAS;
 
-
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BetaFilterOptions {

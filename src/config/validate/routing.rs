@@ -9,7 +9,6 @@ use crate::aws::{valid_region, Geography};
 use crate::config::{RawConfig, BUILTIN_ALIASES};
 use crate::settings::{ConfigError, RoutingConfig, BEDROCK_BETAS};
 
-
 /// `[routing]`, checked, with the built-in aliases added.
 pub(super) fn routing(
     figment: &Figment,
@@ -36,7 +35,9 @@ fn anthropic_betas(figment: &Figment, raw: &RawConfig) -> Result<Vec<String>, Co
             return Err(invalid(
                 figment,
                 "routing.anthropic_betas",
-                format!("'{beta}' is not a beta name (one per item, e.g. \"context-1m-2025-08-07\")"),
+                format!(
+                    "'{beta}' is not a beta name (one per item, e.g. \"context-1m-2025-08-07\")"
+                ),
             ));
         }
         out.push(beta.to_string());

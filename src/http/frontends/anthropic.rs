@@ -71,7 +71,12 @@ impl AnthropicApi {
     /// Parse the body once, route its `model` (catalog names included), make the body one
     /// Bedrock takes (`transform::anthropic_api`: betas, gated and refused fields, system
     /// turns): the call to execute (with `op`, or its stream when the body asks for one).
-    async fn call<'r>(&self, req: &'r Request, raw: &[u8], op: Operation) -> poem::Result<Call<'r>> {
+    async fn call<'r>(
+        &self,
+        req: &'r Request,
+        raw: &[u8],
+        op: Operation,
+    ) -> poem::Result<Call<'r>> {
         let mut body = parse_body(raw).map_err(ApiError::refused)?;
         let model = match body.get("model") {
             Some(Value::String(m)) if !m.trim().is_empty() => m.trim().to_string(),
@@ -86,7 +91,12 @@ impl AnthropicApi {
         let allow = &self.pipeline.routing.anthropic_betas;
         anthropic_api::prepare(&mut body, header_betas(req), allow).map_err(invalid)?;
         let routed = self.pipeline.resolve(&model, None).await?;
-        if self.pipeline.names.betas_refused(&routed.profile.model_id).await {
+        if self
+            .pipeline
+            .names
+            .betas_refused(&routed.profile.model_id)
+            .await
+        {
             anthropic_api::without_betas(&mut body);
         }
         let (op, delivery) = match op {
@@ -124,7 +134,10 @@ impl AnthropicApi {
         };
         match self.pipeline.execute(call).await {
             Err(e) if refused_beta(&e) => {
-                self.pipeline.names.refuse_betas(&retry.profile.model_id).await;
+                self.pipeline
+                    .names
+                    .refuse_betas(&retry.profile.model_id)
+                    .await;
                 let attempts = e.attempts.unwrap_or(0);
                 self.pipeline.execute(retry).await.map(|mut a| {
                     a.attempts += attempts;

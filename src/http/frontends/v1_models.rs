@@ -4,8 +4,9 @@
 //! `display_name`, `created_at`, `has_more`, `first_id`, `last_id`. Each answer has both.
 //!
 //! Listed, each once, in this order: the aliases, the profiles, then the catalog of the
-//! default profile's region (foundation models with text output, and inference profiles),
-//! every one callable by that id. The catalog part comes from the cached control-plane
+//! default profile's region: its Claude models under their Anthropic API ids
+//! (`claude-sonnet-4-5-20250929`, resolved as in `core::names`), the foundation models with
+//! text output, and the inference profiles, every one callable by that id. The catalog part comes from the cached control-plane
 //! answers; if the control plane cannot be reached, it is left out (with a warning).
 
 use std::collections::BTreeSet;
@@ -17,6 +18,7 @@ use poem_openapi::{Object, OpenApi};
 use serde_json::Value;
 
 use crate::bedrock::control::ModelFilters;
+use crate::catalog::names::anthropic_id;
 use crate::catalog::Query as CatalogQuery;
 use crate::core::Pipeline;
 use crate::error::{ApiError, ProxyError};
@@ -149,12 +151,25 @@ impl ModelsV1Api {
                     .flatten()
                     .filter_map(|m| {
                         let id = field(m, "modelId")?;
+                        let anthropic = anthropic_id(id)?;
                         let name = field(m, "modelName").unwrap_or(id);
-                        let provider = field(m, "providerName")
-                            .unwrap_or("bedrock")
-                            .to_ascii_lowercase();
-                        Some(self.entry(id, name.to_string(), &provider))
-                    }),
+                        Some(self.entry(&anthropic, format!("{name} (→ {id})"), "anthropic"))
+                    })
+                    .chain(
+                        l.data
+                            .value
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|m| {
+                                let id = field(m, "modelId")?;
+                                let name = field(m, "modelName").unwrap_or(id);
+                                let provider = field(m, "providerName")
+                                    .unwrap_or("bedrock")
+                                    .to_ascii_lowercase();
+                                Some(self.entry(id, name.to_string(), &provider))
+                            }),
+                    ),
             ),
             Err(e) => tracing::warn!(error = %e, "/v1/models: the catalog's models are left out"),
         }

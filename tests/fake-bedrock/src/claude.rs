@@ -39,7 +39,13 @@ pub const GATED: &[(&str, &str)] = &[
 ];
 
 /// Keys of the Anthropic API that InvokeModel refuses.
-pub const EXTRANEOUS: &[&str] = &["model", "stream", "service_tier", "container", "mcp_servers"];
+pub const EXTRANEOUS: &[&str] = &[
+    "model",
+    "stream",
+    "service_tier",
+    "container",
+    "mcp_servers",
+];
 
 /// Claude models added to the catalogue: (id, name, profile only).
 pub(crate) const NEWER_CLAUDE: &[(&str, &str, bool)] = &[
@@ -148,7 +154,10 @@ mod tests {
         assert!(run(json!({"context_management": {}}))
             .unwrap_err()
             .contains("context_management"));
-        assert!(run(json!({"context_management": {}, "anthropic_beta": ["context-management-2025-06-27"]})).is_ok());
+        assert!(run(
+            json!({"context_management": {}, "anthropic_beta": ["context-management-2025-06-27"]})
+        )
+        .is_ok());
         assert!(run(json!({"output_config": {"effort": "high"}}))
             .unwrap_err()
             .contains("output_config"));

@@ -124,7 +124,11 @@ fn more_models(extras: &[ExtraModel]) -> Vec<(String, String, bool)> {
     NEWER_CLAUDE
         .iter()
         .map(|(id, name, p)| (id.to_string(), name.to_string(), *p))
-        .chain(extras.iter().map(|e| (e.id.clone(), e.name.clone(), e.profile_only)))
+        .chain(
+            extras
+                .iter()
+                .map(|e| (e.id.clone(), e.name.clone(), e.profile_only)),
+        )
         .collect()
 }
 
@@ -189,7 +193,11 @@ fn enum_check(name: &str, value: &str, allowed: &[&str]) -> Result<(), Reply> {
     }
 }
 
-pub(crate) fn list_foundation_models(region: &str, raw_query: &str, extras: &[ExtraModel]) -> Reply {
+pub(crate) fn list_foundation_models(
+    region: &str,
+    raw_query: &str,
+    extras: &[ExtraModel],
+) -> Reply {
     let mut models = foundation_models_with(region, extras);
     for (k, v) in query_params(raw_query) {
         let check = match k.as_str() {
@@ -294,13 +302,16 @@ pub(crate) fn inference_profiles_with(region: &str, extras: &[ExtraModel]) -> Ve
     let profile = |model_id: &str, name: &str, created: &str| {
         profile_in(geo, geo_name, model_id, name, created)
     };
-    let newer = more_models(extras).into_iter().filter(|m| m.2).flat_map(|(id, name, _)| {
-        let name = format!("Anthropic {name}");
-        [
-            profile_in(geo, geo_name, &id, &name, "2025-09-29T00:00:00Z"),
-            profile_in("global", "Global", &id, &name, "2025-09-29T00:00:00Z"),
-        ]
-    });
+    let newer = more_models(extras)
+        .into_iter()
+        .filter(|m| m.2)
+        .flat_map(|(id, name, _)| {
+            let name = format!("Anthropic {name}");
+            [
+                profile_in(geo, geo_name, &id, &name, "2025-09-29T00:00:00Z"),
+                profile_in("global", "Global", &id, &name, "2025-09-29T00:00:00Z"),
+            ]
+        });
     let mut all = vec![
         profile(
             "anthropic.claude-sonnet-4-20250514-v1:0",
@@ -322,7 +333,11 @@ pub(crate) fn inference_profiles_with(region: &str, extras: &[ExtraModel]) -> Ve
     all
 }
 
-pub(crate) fn list_inference_profiles(region: &str, raw_query: &str, extras: &[ExtraModel]) -> Reply {
+pub(crate) fn list_inference_profiles(
+    region: &str,
+    raw_query: &str,
+    extras: &[ExtraModel],
+) -> Reply {
     let mut profiles = inference_profiles_with(region, extras);
     let mut page_size = DEFAULT_PROFILE_PAGE_SIZE;
     let mut start = 0usize;
