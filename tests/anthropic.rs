@@ -345,3 +345,39 @@ async fn the_anthropic_sdk_streams_tool_use_keeps_thinking_signatures_and_counts
     );
     assert!(sent.get("context_management").is_some());
 }
+
+#[tokio::test]
+async fn the_beta_allowlist_is_configurable_and_checked() {
+    let fake = FakeBedrock::start().await;
+    let toml = "[routing]\nanthropic_betas = [\"context-1m-2025-08-07\"]\n";
+    let proxy = start_proxy(&fake, toml).await;
+    let resp = proxy
+        .http
+        .post(format!("{}/v1/messages", proxy.url))
+        .header(
+            "anthropic-beta",
+            "context-1m-2025-08-07,interleaved-thinking-2025-05-14",
+        )
+        .json(&hi("claude-sonnet-4-5"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let sent = invokes(&fake).pop().unwrap().json.unwrap();
+    assert_eq!(sent["anthropic_beta"], json!(["context-1m-2025-08-07"]));
+
+    let env = |_: &str| None;
+    let dir = support::scratch_dir();
+    let path = dir.path().join("proxy.toml");
+    std::fs::write(&path, "[routing]\nanthropic_betas = [\"a,b\"]\n").unwrap();
+    let err = bedrock_proxy::config::Config::load(&bedrock_proxy::config::Sources {
+        config_path: Some(path),
+        env: &env,
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("routing.anthropic_betas") && err.contains("not a beta name"),
+        "{err}"
+    );
+}
