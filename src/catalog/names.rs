@@ -31,12 +31,15 @@ pub fn anthropic_id(bedrock_id: &str) -> Option<String> {
     Some(stem.to_string())
 }
 
+/// `claude-sonnet-4-5-20250929` → (`claude-sonnet-4-5`, `20250929`); `None` without a date.
+fn split_date(id: &str) -> Option<(&str, &str)> {
+    id.rsplit_once('-')
+        .filter(|(_, date)| date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// `claude-sonnet-4-5-20250929` → `claude-sonnet-4-5` (the date removed), or the id itself.
 fn undated(id: &str) -> &str {
-    match id.rsplit_once('-') {
-        Some((stem, date)) if date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()) => stem,
-        _ => id,
-    }
+    split_date(id).map_or(id, |(stem, _)| stem)
 }
 
 /// The forms of a client's name to compare: as written, without `-latest`, without `-0`.
@@ -54,10 +57,9 @@ fn wanted_forms(name: &str) -> Vec<String> {
 /// Newest first: by date in the id, then by the Bedrock version suffix.
 fn newness(bedrock_id: &str) -> (String, String) {
     let id = anthropic_id(bedrock_id).unwrap_or_default();
-    let date = match id.rsplit_once('-') {
-        Some((_, d)) if d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit()) => d.to_string(),
-        _ => String::new(),
-    };
+    let date = split_date(&id)
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_default();
     (date, bedrock_id.to_string())
 }
 

@@ -98,7 +98,7 @@ impl ModelNames {
     }
 
     /// Whether Bedrock refused the betas of `model_id` since the catalog last refreshed.
-    pub async fn betas_refused(&self, model_id: &str) -> bool {
+    pub fn betas_refused(&self, model_id: &str) -> bool {
         self.refused_betas.contains_key(model_id)
     }
 

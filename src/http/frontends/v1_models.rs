@@ -143,34 +143,30 @@ impl ModelsV1Api {
         );
         let mut out = Vec::new();
         match models {
-            Ok(l) => out.extend(
-                l.data
+            Ok(l) => {
+                let models = l
+                    .data
                     .value
                     .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|m| {
-                        let id = field(m, "modelId")?;
-                        let anthropic = anthropic_id(id)?;
-                        let name = field(m, "modelName").unwrap_or(id);
-                        Some(self.entry(&anthropic, format!("{name} (→ {id})"), "anthropic"))
-                    })
-                    .chain(
-                        l.data
-                            .value
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|m| {
-                                let id = field(m, "modelId")?;
-                                let name = field(m, "modelName").unwrap_or(id);
-                                let provider = field(m, "providerName")
-                                    .unwrap_or("bedrock")
-                                    .to_ascii_lowercase();
-                                Some(self.entry(id, name.to_string(), &provider))
-                            }),
-                    ),
-            ),
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                // The Claude models under their Anthropic API ids first, then every Bedrock id.
+                let anthropic = models.iter().filter_map(|m| {
+                    let id = field(m, "modelId")?;
+                    let name = field(m, "modelName").unwrap_or(id);
+                    let anthropic = anthropic_id(id)?;
+                    Some(self.entry(&anthropic, format!("{name} (→ {id})"), "anthropic"))
+                });
+                let bedrock = models.iter().filter_map(|m| {
+                    let id = field(m, "modelId")?;
+                    let name = field(m, "modelName").unwrap_or(id);
+                    let provider = field(m, "providerName")
+                        .unwrap_or("bedrock")
+                        .to_ascii_lowercase();
+                    Some(self.entry(id, name.to_string(), &provider))
+                });
+                out.extend(anthropic.chain(bedrock));
+            }
             Err(e) => tracing::warn!(error = %e, "/v1/models: the catalog's models are left out"),
         }
         match profiles {
