@@ -91,12 +91,7 @@ impl AnthropicApi {
         let allow = &self.pipeline.routing.anthropic_betas;
         anthropic_api::prepare(&mut body, header_betas(req), allow).map_err(invalid)?;
         let routed = self.pipeline.resolve(&model, None).await?;
-        if self
-            .pipeline
-            .names
-            .betas_refused(&routed.profile.model_id)
-            .await
-        {
+        if self.pipeline.names.betas_refused(&routed.profile.model_id) {
             anthropic_api::without_betas(&mut body);
         }
         let (op, delivery) = match op {
