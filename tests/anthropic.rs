@@ -381,3 +381,22 @@ async fn the_beta_allowlist_is_configurable_and_checked() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_cold_requests_fetch_the_catalog_once() {
+    let fake = FakeBedrock::start().await;
+    fake.push_control(Behavior::delay(
+        std::time::Duration::from_millis(200),
+        Behavior::Default,
+    ));
+    let proxy = start_proxy(&fake, "").await;
+    let calls = (0..20).map(|_| message(&proxy, hi("claude-opus-5-5")));
+    for (status, body) in futures_util::future::join_all(calls).await {
+        assert_eq!(status, 200, "{body}");
+    }
+    let count = |op: &str| fake.requests().iter().filter(|r| r.operation == op).count();
+    assert_eq!(count("list-foundation-models"), 1);
+    // One listing of the inference profiles (13 at 2 per page).
+    assert_eq!(count("list-inference-profiles"), 7);
+    assert_eq!(invokes(&fake).len(), 20);
+}
