@@ -27,6 +27,23 @@ async fn message(proxy: &support::Proxy, body: Value) -> (u16, Value) {
     (status, resp.json().await.unwrap())
 }
 
+/// `POST path` with an `anthropic-beta` header.
+async fn post_with_betas(
+    proxy: &support::Proxy,
+    path: &str,
+    betas: &str,
+    body: &Value,
+) -> reqwest::Response {
+    proxy
+        .http
+        .post(format!("{}{path}", proxy.url))
+        .header("anthropic-beta", betas)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn hi(model: &str) -> Value {
     json!({"model": model, "max_tokens": 20, "messages": [{"role": "user", "content": "Hi"}]})
 }
@@ -135,17 +152,8 @@ async fn betas_are_filtered_gated_fields_follow_and_system_turns_fold() {
         "messages": [{"role": "user", "content": "Hi"}, {"role": "system", "content": "Be kind."},
                      {"role": "user", "content": "again"}]
     });
-    let resp = proxy
-        .http
-        .post(format!("{}/v1/messages?beta=true", proxy.url))
-        .header(
-            "anthropic-beta",
-            "claude-code-20250219,context-management-2025-06-27",
-        )
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let betas = "claude-code-20250219,context-management-2025-06-27";
+    let resp = post_with_betas(&proxy, "/v1/messages?beta=true", betas, &body).await;
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
     let sent = invokes(&fake).pop().unwrap().json.unwrap();
     assert_eq!(
@@ -175,23 +183,8 @@ async fn a_refused_beta_is_retried_without_betas_and_remembered() {
     let proxy = start_proxy(&fake, "[routing]\nanthropic_betas = [\"not-on-bedrock-2099-01-01\", \"context-management-2025-06-27\"]\n").await;
     let mut body = hi("claude-sonnet-4-5");
     body["context_management"] = json!({"edits": []});
-    let send = |body: Value| {
-        let proxy = &proxy;
-        async move {
-            proxy
-                .http
-                .post(format!("{}/v1/messages", proxy.url))
-                .header(
-                    "anthropic-beta",
-                    "not-on-bedrock-2099-01-01,context-management-2025-06-27",
-                )
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-        }
-    };
-    let resp = send(body.clone()).await;
+    let betas = "not-on-bedrock-2099-01-01,context-management-2025-06-27";
+    let resp = post_with_betas(&proxy, "/v1/messages", betas, &body).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["x-proxy-attempts"], "2");
     let calls = invokes(&fake);
@@ -206,7 +199,7 @@ async fn a_refused_beta_is_retried_without_betas_and_remembered() {
         "{retried}"
     );
     // Remembered: the next call goes without betas at once.
-    let resp = send(body).await;
+    let resp = post_with_betas(&proxy, "/v1/messages", betas, &body).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["x-proxy-attempts"], "1");
     assert_eq!(invokes(&fake).len(), 3);
@@ -351,17 +344,8 @@ async fn the_beta_allowlist_is_configurable_and_checked() {
     let fake = FakeBedrock::start().await;
     let toml = "[routing]\nanthropic_betas = [\"context-1m-2025-08-07\"]\n";
     let proxy = start_proxy(&fake, toml).await;
-    let resp = proxy
-        .http
-        .post(format!("{}/v1/messages", proxy.url))
-        .header(
-            "anthropic-beta",
-            "context-1m-2025-08-07,interleaved-thinking-2025-05-14",
-        )
-        .json(&hi("claude-sonnet-4-5"))
-        .send()
-        .await
-        .unwrap();
+    let betas = "context-1m-2025-08-07,interleaved-thinking-2025-05-14";
+    let resp = post_with_betas(&proxy, "/v1/messages", betas, &hi("claude-sonnet-4-5")).await;
     assert_eq!(resp.status(), 200);
     let sent = invokes(&fake).pop().unwrap().json.unwrap();
     assert_eq!(sent["anthropic_beta"], json!(["context-1m-2025-08-07"]));
