@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::bedrock::{BedrockClient, CredentialStore};
 use crate::catalog::Catalog;
+use crate::core::names::ModelNames;
 use crate::core::profiles::{Profile, Profiles};
 use crate::core::resilience::UpstreamLimiter;
 use crate::core::Pipeline;
@@ -193,6 +194,7 @@ impl ProxyBuilder {
             config.limits.queue_timeout,
         );
         let routing = config.routing.clone();
+        let names = ModelNames::new(&config.models);
         Ok(App {
             config,
             pipeline: Arc::new(Pipeline {
@@ -201,6 +203,7 @@ impl ProxyBuilder {
                 bedrock,
                 limiter,
                 routing,
+                names,
             }),
         })
     }

@@ -9,6 +9,8 @@
 //!   and fetching fails, the older entry is answered, marked stale, for up to `stale` after
 //!   its TTL ran out.
 
+pub mod names;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 

@@ -23,9 +23,14 @@ pub enum ProxyError {
     #[error("unknown profile '{name}'; valid profiles: {}", valid.join(", "))]
     UnknownProfile { name: String, valid: Vec<String> },
 
-    /// A model named by a client is no profile, alias or Bedrock id.
-    #[error("unknown model '{name}'; use a profile name, an alias ({}) or a Bedrock model id", valid.join(", "))]
-    UnknownModel { name: String, valid: Vec<String> },
+    /// A model named by a client is no profile, alias, catalog model or Bedrock id; `close`
+    /// are the known names that look like it.
+    #[error("unknown model '{name}'{}; use a profile name, an alias ({}), an Anthropic model name the catalog has (GET /v1/models) or a Bedrock model id", did_you_mean(close), valid.join(", "))]
+    UnknownModel {
+        name: String,
+        valid: Vec<String>,
+        close: Vec<String>,
+    },
 
     /// No AWS credentials could be found by the credential chain.
     #[error("no AWS credentials available: {detail}. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials) in the environment or .env, or AWS_PROFILE with ~/.aws/credentials or ~/.aws/config (SSO), or run with a role (container, instance, web identity)")]
@@ -83,6 +88,15 @@ pub enum ProxyError {
         waited: std::time::Duration,
         retry_after_secs: u64,
     },
+}
+
+/// `; did you mean: a, b?` for the close matches of an unknown name, or nothing.
+fn did_you_mean(close: &[String]) -> String {
+    if close.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean: {}?", close.join(", "))
+    }
 }
 
 impl ProxyError {
@@ -281,18 +295,115 @@ impl StreamError {
     }
 }
 
+/// One Bedrock exception: the HTTP status the proxy answers it with, and the error `type`
+/// Anthropic clients and OpenAI clients see. Bedrock's own status is kept everywhere (the
+/// anthropic SDK retries 408, 409, 429 and ≥ 500; the openai SDK the same), so each row only
+/// names the types. See docs/claude-code.md ("Errors").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExceptionRow {
+    pub name: &'static str,
+    pub status: u16,
+    pub anthropic: &'static str,
+    pub openai: &'static str,
+}
+
+const fn row(
+    name: &'static str,
+    status: u16,
+    anthropic: &'static str,
+    openai: &'static str,
+) -> ExceptionRow {
+    ExceptionRow {
+        name,
+        status,
+        anthropic,
+        openai,
+    }
+}
+
+/// Every Bedrock runtime exception, in one table. `ServiceUnavailableException` and
+/// `ModelNotReadyException` keep Bedrock's 503 and 429 and are typed `overloaded_error` (not
+/// Anthropic's 529): both statuses are retried by every SDK, and 529 is not a status OpenAI
+/// clients, AWS clients or load balancers know. Model failures (`ModelErrorException`,
+/// `ModelStreamErrorException`, 424; `ModelTimeoutException`, 408) are the server side's, so
+/// never `invalid_request_error`.
+pub const BEDROCK_EXCEPTIONS: &[ExceptionRow] = &[
+    row(
+        "ValidationException",
+        400,
+        "invalid_request_error",
+        "invalid_request_error",
+    ),
+    row(
+        "AccessDeniedException",
+        403,
+        "permission_error",
+        "permission_error",
+    ),
+    row(
+        "UnrecognizedClientException",
+        403,
+        "authentication_error",
+        "authentication_error",
+    ),
+    row(
+        "ResourceNotFoundException",
+        404,
+        "not_found_error",
+        "not_found_error",
+    ),
+    row("ModelTimeoutException", 408, "api_error", "server_error"),
+    row(
+        "ConflictException",
+        409,
+        "invalid_request_error",
+        "invalid_request_error",
+    ),
+    row("ModelErrorException", 424, "api_error", "server_error"),
+    row(
+        "ModelStreamErrorException",
+        424,
+        "api_error",
+        "server_error",
+    ),
+    row(
+        "ThrottlingException",
+        429,
+        "rate_limit_error",
+        "rate_limit_error",
+    ),
+    row(
+        "ServiceQuotaExceededException",
+        400,
+        "rate_limit_error",
+        "rate_limit_error",
+    ),
+    row(
+        "ModelNotReadyException",
+        429,
+        "overloaded_error",
+        "server_error",
+    ),
+    row("InternalServerException", 500, "api_error", "server_error"),
+    row(
+        "ServiceUnavailableException",
+        503,
+        "overloaded_error",
+        "server_error",
+    ),
+];
+
+/// The row of a Bedrock exception name (`ThrottlingException`, or the camel-cased form
+/// event streams use, `throttlingException`).
+pub fn exception_row(name: &str) -> Option<&'static ExceptionRow> {
+    BEDROCK_EXCEPTIONS
+        .iter()
+        .find(|r| r.name.eq_ignore_ascii_case(name))
+}
+
 /// The HTTP status of an exception Bedrock sent inside a stream.
 fn exception_status(kind: &str) -> u16 {
-    match kind {
-        "ThrottlingException" | "ModelNotReadyException" => 429,
-        "ValidationException" => 400,
-        "AccessDeniedException" => 403,
-        "ResourceNotFoundException" => 404,
-        "ModelStreamErrorException" | "ModelErrorException" => 424,
-        "ModelTimeoutException" => 408,
-        "ServiceUnavailableException" => 503,
-        _ => 500,
-    }
+    exception_row(kind).map_or(500, |r| r.status)
 }
 
 /// A failed attempt, and whether any byte of Bedrock's response had arrived. After that a

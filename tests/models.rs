@@ -56,7 +56,8 @@ async fn models_lists_the_profile_region_with_filters_and_inference_profiles() {
     assert_eq!(body["cached"], false);
     assert!(body["fetched_at"].as_str().unwrap().ends_with('Z'));
     let models = body["models"].as_array().unwrap();
-    assert_eq!(models.len(), 2, "{body}");
+    // Sonnet 4, Claude 3 Haiku and the five newer Claude models of the fake.
+    assert_eq!(models.len(), 7, "{body}");
     assert!(models.iter().all(|m| m["provider"] == "Anthropic"));
     let sonnet = models.iter().find(|m| m["id"] == SONNET).unwrap();
     assert_eq!(
@@ -74,9 +75,10 @@ async fn models_lists_the_profile_region_with_filters_and_inference_profiles() {
     assert_eq!(lists.len(), 1);
     assert_eq!(lists[0].raw_query, "byProvider=anthropic");
     assert_eq!(region_of(&lists[0]), "eu-central-1");
-    // Three inference profiles, two per page: both pages were read.
+    // Thirteen inference profiles (three, and a geography and a global one for each of the
+    // five newer Claude models), two per page: all seven pages were read.
     let pages = ops(&fake, "list-inference-profiles");
-    assert_eq!(pages.len(), 2);
+    assert_eq!(pages.len(), 7);
     assert_eq!(pages[0].raw_query, "");
     assert_eq!(pages[1].raw_query, "nextToken=fake-next-2");
 }
@@ -174,8 +176,8 @@ async fn fifty_concurrent_cold_requests_make_one_upstream_call() {
     }
     assert_eq!(misses, 1);
     assert_eq!(ops(&fake, "list-foundation-models").len(), 1);
-    // 3 profiles at 2 per page: one listing is 2 calls.
-    assert_eq!(ops(&fake, "list-inference-profiles").len(), 2);
+    // 13 profiles at 2 per page: one listing is 7 calls.
+    assert_eq!(ops(&fake, "list-inference-profiles").len(), 7);
 }
 
 #[tokio::test]
@@ -372,8 +374,8 @@ async fn aws_routes_use_the_signed_region_and_aws_shapes() {
     )
     .await;
     assert_eq!(h["x-proxy-cache"], "hit");
-    assert_eq!(p2["inferenceProfileSummaries"].as_array().unwrap().len(), 1);
-    assert!(p2.get("nextToken").is_none());
+    assert_eq!(p2["inferenceProfileSummaries"].as_array().unwrap().len(), 2);
+    assert!(p2["nextToken"].is_string(), "{p2}");
     let (status, _, profile) = get_json(
         &proxy,
         &format!(
@@ -472,7 +474,7 @@ async fn the_aws_cli_reads_the_proxy_unmodified() {
                         "anthropic.claude-3-haiku-20240307-v1:0",
                     ],
                 ),
-                // --page-size 1: the CLI follows the proxy's own nextToken through 3 pages.
+                // --page-size 1: the CLI follows the proxy's own nextToken through 13 pages.
                 cli_json(
                     proxy,
                     &[
@@ -514,17 +516,29 @@ async fn the_aws_cli_reads_the_proxy_unmodified() {
         .iter()
         .map(|m| m["modelId"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, vec![SONNET, "anthropic.claude-3-haiku-20240307-v1:0"]);
+    assert_eq!(
+        ids,
+        vec![
+            SONNET,
+            "anthropic.claude-3-haiku-20240307-v1:0",
+            "anthropic.claude-opus-4-1-20250805-v1:0",
+            "anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "anthropic.claude-haiku-4-5-20251001-v1:0",
+            "anthropic.claude-opus-4-6-v1",
+            "anthropic.claude-opus-5-5",
+        ]
+    );
     assert_eq!(
         list["modelSummaries"][0]["modelArn"],
         format!("arn:aws:bedrock:eu-central-1::foundation-model/{SONNET}")
     );
     assert_eq!(one["modelDetails"]["modelName"], "Claude 3 Haiku");
     let summaries = profiles["inferenceProfileSummaries"].as_array().unwrap();
-    assert_eq!(summaries.len(), 3);
-    assert!(summaries
-        .iter()
-        .all(|s| s["inferenceProfileId"].as_str().unwrap().starts_with("us.")));
+    assert_eq!(summaries.len(), 13);
+    assert!(summaries.iter().all(|s| {
+        let id = s["inferenceProfileId"].as_str().unwrap();
+        id.starts_with("us.") || id.starts_with("global.")
+    }));
     assert_eq!(profile["inferenceProfileId"], format!("us.{SONNET}"));
     assert!(!missing.status.success());
     let stderr = String::from_utf8_lossy(&missing.stderr);

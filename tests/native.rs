@@ -256,7 +256,9 @@ async fn messages_api_errors_use_anthropics_shape() {
     assert_eq!(resp.status(), 404);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["type"], "not_found_error");
-    assert_eq!(fake.request_count(), 0);
+    // The catalog was asked (an Anthropic-style name), the runtime was not.
+    let ops: Vec<String> = fake.requests().into_iter().map(|r| r.operation).collect();
+    assert_eq!(ops, vec!["list-foundation-models"]);
 
     fake.push(Behavior::error(503, "ServiceUnavailableException", "busy"));
     let resp = proxy

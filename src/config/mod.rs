@@ -69,9 +69,37 @@ pub const BUILTIN_ALIASES: &[&str] = &[
     "claude-sonnet-4",
 ];
 
-/// Other Anthropic model names and the Bedrock ids they are called as (US cross-region
-/// profiles, where Bedrock offers every one of them); `[routing.aliases]` overrides any.
+/// Anthropic model names and the Bedrock ids they are called as (US cross-region profiles,
+/// where Bedrock offers every one of them): the fallback of `core::names` when the control
+/// plane cannot be asked (names are otherwise resolved from the catalog); `[routing.aliases]`
+/// overrides any.
 pub const BUILTIN_MODEL_ALIASES: &[(&str, &str)] = &[
+    ("claude-opus-5-5", "us.anthropic.claude-opus-5-5"),
+    ("claude-opus-4-6", "us.anthropic.claude-opus-4-6-v1"),
+    (
+        "claude-sonnet-4-5",
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    ),
+    (
+        "claude-sonnet-4-5-20250929",
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    ),
+    (
+        "claude-haiku-4-5",
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+    ),
+    (
+        "claude-haiku-4-5-20251001",
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+    ),
+    (
+        "claude-opus-4-1",
+        "us.anthropic.claude-opus-4-1-20250805-v1:0",
+    ),
+    (
+        "claude-opus-4-1-20250805",
+        "us.anthropic.claude-opus-4-1-20250805-v1:0",
+    ),
     (
         "claude-opus-4-20250514",
         "us.anthropic.claude-opus-4-20250514-v1:0",

@@ -73,6 +73,9 @@ pub struct RawRouting {
     pub aliases: BTreeMap<String, String>,
     /// Geography prefix (`eu`, `us`, …) → region for direct calls to ids with that prefix.
     pub prefix_regions: BTreeMap<String, String>,
+    /// The betas `/v1/messages` forwards to Bedrock, replacing the built-in list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anthropic_betas: Option<Vec<String>>,
 }
 
 /// The cache of control-plane answers (`GET /models`, `/foundation-models`, …).

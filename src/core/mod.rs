@@ -2,11 +2,13 @@
 //!
 //! - [`profiles`]: named profiles (settings, target, chains) and the lookup by name.
 //! - [`router`]: which profile serves a model a client names.
+//! - [`names`]: Anthropic API model names resolved from the catalog.
 //! - [`resilience`]: retries, fallback profiles and the cap on concurrent upstream calls.
 //! - [`pipeline`]: [`Pipeline::execute`], the one way into execution.
 //! - [`prepare`]: the client's body checked and run through a profile's request chain.
 //! - [`stream`]: a started stream shaped for front ends (response chain, slot held, re-encoding).
 
+pub mod names;
 pub mod pipeline;
 pub mod prepare;
 pub mod profiles;

@@ -18,6 +18,7 @@ use crate::bedrock::{
     AttemptNumber, BedrockClient, InvokeOutput, Operation, RawOutput, StreamOutput, Target,
 };
 use crate::catalog::Catalog;
+use crate::core::names::{ModelNames, Resolution};
 use crate::core::profiles::{Profile, Profiles};
 use crate::core::resilience::{self, Answered, Attempts, UpstreamLimiter};
 use crate::core::router::{for_count_tokens, Routed};
@@ -35,6 +36,8 @@ pub struct Pipeline {
     pub limiter: UpstreamLimiter,
     /// Which profile serves a model named by a client (`/model/{id}/…`, `/v1/messages`).
     pub routing: RoutingConfig,
+    /// Anthropic API model names resolved from the catalog, and betas refused per model.
+    pub names: ModelNames,
 }
 
 /// The client's body, as the front end hands it over.
@@ -112,13 +115,26 @@ impl Pipeline {
             .map_err(ApiError::refused)
     }
 
-    /// Like [`Pipeline::route`], with direct calls made from the region of the profile
-    /// `home` names (`?profile=`), or the default's.
-    pub fn route_from(&self, model: &str, home: Option<&str>) -> Result<Routed, ApiError> {
+    /// Like [`Pipeline::route`], with direct calls made from the region of the profile `home`
+    /// names (`?profile=`), or the default's; a name no profile or alias has is looked up in the
+    /// catalog as an Anthropic API model name (`claude-sonnet-4-5`, …; see `core::names`).
+    pub async fn resolve(&self, model: &str, home: Option<&str>) -> Result<Routed, ApiError> {
         let home = self.profile(home)?;
-        self.routing
-            .route_from(&self.profiles, model, &home)
-            .map_err(ApiError::refused)
+        let unknown = match self.routing.route_from(&self.profiles, model, &home) {
+            Err(ProxyError::UnknownModel { name, valid, .. }) => (name, valid),
+            routed => return routed.map_err(ApiError::refused),
+        };
+        match self.names.resolve(&self.catalog, &home, model).await {
+            Resolution::Found(id) => self
+                .routing
+                .route_from(&self.profiles, &id, &home)
+                .map_err(ApiError::refused),
+            Resolution::Unknown { close } => Err(ApiError::refused(ProxyError::UnknownModel {
+                name: unknown.0,
+                valid: unknown.1,
+                close,
+            })),
+        }
     }
 
     /// Run one call: retries, fallback profiles, the concurrency cap, both chains.

@@ -62,7 +62,7 @@ pub fn transform(
     mut body: Map<String, Value>,
 ) -> Result<Prepared, ProxyError> {
     check_body(&body)?;
-    merge_turns(&mut body);
+    crate::transform::anthropic_api::merge_turns(&mut body);
     // check_body allows `prompt` only without `messages`.
     let legacy_form = body.contains_key("prompt");
     profile
@@ -91,45 +91,6 @@ pub fn converse(
     let body = serde_json::to_vec(&body)
         .map_err(|e| ProxyError::Internal(format!("serialize body: {e}")))?;
     Ok(Prepared::verbatim(Bytes::from(body)))
-}
-
-/// Join consecutive turns of one role into one, as Anthropic's API does ("consecutive user or
-/// assistant turns … will be combined into a single turn"), so clients need not alternate.
-/// Text content becomes a text block when it joins another turn. Runs after `check_body`.
-fn merge_turns(body: &mut Map<String, Value>) {
-    let Some(Value::Array(messages)) = body.get_mut("messages") else {
-        return;
-    };
-    let same_role =
-        |a: &Value, b: &Value| a.get("role").is_some() && a.get("role") == b.get("role");
-    if !messages.windows(2).any(|w| same_role(&w[0], &w[1])) {
-        return;
-    }
-    let mut merged: Vec<Value> = Vec::with_capacity(messages.len());
-    for mut m in std::mem::take(messages) {
-        match merged.last_mut() {
-            Some(last) if same_role(last, &m) => {
-                let more = blocks(m.get_mut("content").map(Value::take));
-                if let Some(content) = last.get_mut("content") {
-                    let mut joined = blocks(Some(content.take()));
-                    joined.extend(more);
-                    *content = Value::Array(joined);
-                }
-            }
-            _ => merged.push(m),
-        }
-    }
-    *messages = merged;
-}
-
-/// A turn's content as blocks: a string becomes one text block.
-fn blocks(content: Option<Value>) -> Vec<Value> {
-    match content {
-        Some(Value::Array(blocks)) => blocks,
-        Some(Value::String(text)) => vec![serde_json::json!({"type": "text", "text": text})],
-        Some(other) => vec![other],
-        None => Vec::new(),
-    }
 }
 
 /// Parse the client's body into a JSON object, or say what is wrong with it.
@@ -333,7 +294,7 @@ mod tests {
         .as_object()
         .unwrap()
         .clone();
-        merge_turns(&mut body);
+        crate::transform::anthropic_api::merge_turns(&mut body);
         assert_eq!(
             Value::Object(body)["messages"],
             json!([

@@ -64,6 +64,7 @@ impl RoutingConfig {
             return Err(ProxyError::UnknownModel {
                 name: model.to_string(),
                 valid,
+                close: Vec::new(),
             });
         }
         let region = self.region_for(target, &home.region);

@@ -9,7 +9,7 @@ use poem_openapi::Object;
 
 use super::sse;
 use crate::core::{Answer, AnswerBody};
-use crate::error::{ApiError, ProxyError};
+use crate::error::{exception_row, ApiError, ProxyError};
 
 /// Response header: the profile that answered.
 pub const PROFILE_HEADER: &str = "x-proxy-profile";
@@ -34,8 +34,12 @@ pub enum Dialect {
     OpenAi,
 }
 
-/// OpenAI's error `type` for an HTTP status (the SDKs choose their exception by status).
-pub fn openai_error_type(status: u16) -> &'static str {
+/// OpenAI's error `type` for an error: the Bedrock exception table's (`crate::error`) for a
+/// Bedrock exception `kind`, else by HTTP status (the SDKs choose their exception by status).
+pub fn openai_error_type(kind: &str, status: u16) -> &'static str {
+    if let Some(row) = exception_row(kind) {
+        return row.openai;
+    }
     match status {
         401 => "authentication_error",
         403 => "permission_error",
@@ -56,8 +60,12 @@ fn openai_param_code(err: &poem::Error) -> (Option<String>, Option<&'static str>
     }
 }
 
-/// Anthropic's error `type` for an HTTP status.
-pub fn anthropic_error_type(status: u16) -> &'static str {
+/// Anthropic's error `type` for an error: the Bedrock exception table's for a Bedrock
+/// exception `kind`, else by HTTP status.
+pub fn anthropic_error_type(kind: &str, status: u16) -> &'static str {
+    if let Some(row) = exception_row(kind) {
+        return row.anthropic;
+    }
     match status {
         401 => "authentication_error",
         403 => "permission_error",
@@ -196,7 +204,7 @@ impl Dialect {
                 serde_json::json!({
                     "type": "error",
                     "error": {
-                        "type": anthropic_error_type(detail.status),
+                        "type": anthropic_error_type(&detail.kind, detail.status),
                         "message": detail.message,
                     },
                     "request_id": request_id,
@@ -208,7 +216,7 @@ impl Dialect {
                 serde_json::json!({
                     "error": {
                         "message": detail.message,
-                        "type": openai_error_type(detail.status),
+                        "type": openai_error_type(&detail.kind, detail.status),
                         "param": param,
                         "code": code,
                     }

@@ -40,7 +40,7 @@ pub fn frame(item: &StreamItem, dialect: Dialect) -> Bytes {
         }
         StreamItem::Error(e) => {
             let kind = match dialect {
-                Dialect::Anthropic => anthropic_error_type(e.status()),
+                Dialect::Anthropic => anthropic_error_type(e.kind.name(), e.status()),
                 Dialect::Proxy | Dialect::Aws | Dialect::OpenAi => e.kind.name(),
             };
             let body = serde_json::json!({

@@ -20,7 +20,7 @@ pub use limits::LimitsConfig;
 pub use models::ModelsConfig;
 pub use profile::{ProfileConfig, Timeouts};
 pub use retry::RetryPolicy;
-pub use routing::RoutingConfig;
+pub use routing::{RoutingConfig, BEDROCK_BETAS};
 pub use server::ServerConfig;
 
 /// The checked configuration.

@@ -2,6 +2,26 @@ use std::collections::BTreeMap;
 
 use crate::aws::{arn_region, Geography};
 
+/// The beta flags documented for Anthropic Claude on Bedrock's InvokeModel at the time of
+/// writing (plus `thinking-token-count-2026-05-13`, which Claude Code sends to Bedrock itself).
+/// Which of them a given model accepts differs; Bedrock still judges that. Also the default
+/// allowlist of `/v1/messages` (`[routing] anthropic_betas`).
+pub const BEDROCK_BETAS: &[&str] = &[
+    "computer-use-2024-10-22",
+    "computer-use-2025-01-24",
+    "context-1m-2025-08-07",
+    "context-management-2025-06-27",
+    "dev-full-thinking-2025-05-14",
+    "effort-2025-11-24",
+    "fine-grained-tool-streaming-2025-05-14",
+    "interleaved-thinking-2025-05-14",
+    "output-128k-2025-02-19",
+    "thinking-token-count-2026-05-13",
+    "token-efficient-tools-2025-02-19",
+    "tool-examples-2025-10-29",
+    "tool-search-tool-2025-10-19",
+];
+
 /// The checked `[routing]` settings. Routing a request (`route`) is in `crate::core::router`.
 #[derive(Debug, Clone, Default)]
 pub struct RoutingConfig {
@@ -12,6 +32,9 @@ pub struct RoutingConfig {
     /// bedrock-runtime base URL for regions no profile is in (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`,
     /// then `AWS_ENDPOINT_URL`); `None`: `https://bedrock-runtime.{region}.amazonaws.com`.
     pub runtime_endpoint_override: Option<String>,
+    /// The betas `/v1/messages` forwards to Bedrock (`anthropic_betas`; default
+    /// `transform::BEDROCK_BETAS`).
+    pub anthropic_betas: Vec<String>,
 }
 
 impl RoutingConfig {

@@ -20,22 +20,7 @@ use serde_json::{Map, Value};
 
 use super::{OnConverse, OptionsError, RequestContext, RequestTransformer, TransformError};
 
-/// The beta flags documented for Anthropic Claude on Bedrock's InvokeModel at the time of
-/// writing. Which of them a given model accepts differs; Bedrock still judges that.
-pub const BEDROCK_BETAS: &[&str] = &[
-    "computer-use-2024-10-22",
-    "computer-use-2025-01-24",
-    "context-1m-2025-08-07",
-    "context-management-2025-06-27",
-    "dev-full-thinking-2025-05-14",
-    "effort-2025-11-24",
-    "fine-grained-tool-streaming-2025-05-14",
-    "interleaved-thinking-2025-05-14",
-    "output-128k-2025-02-19",
-    "token-efficient-tools-2025-02-19",
-    "tool-examples-2025-10-29",
-    "tool-search-tool-2025-10-19",
-];
+pub use crate::settings::BEDROCK_BETAS;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

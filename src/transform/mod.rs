@@ -7,6 +7,7 @@
 //! only add boxing on the hot path. Built-ins are ordinary implementations of these traits, one
 //! file each; [`Registry`] maps their names to factories that read their options.
 
+pub mod anthropic_api;
 mod anthropic_defaults;
 mod beta_filter;
 mod chains;

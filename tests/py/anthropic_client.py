@@ -13,6 +13,10 @@ Scenarios with `anthropic.Anthropic(base_url=URL, api_key=…)` (the Messages AP
                 own stream parser drops)
   count_tokens  messages.count_tokens
   models_list   models.list(), every page followed
+  tools_stream  messages.stream with a `get_weather` tool: the input_json_delta pieces, the
+                final blocks (the tool_use input parsed), stop_reason
+  thinking_turns messages.create with thinking, then again with the first answer's blocks
+                (thinking signature included) sent back as the assistant turn
   rate_limited  runs op=create (default) | stream | count_tokens | models_list, expecting an
                 error such as anthropic.RateLimitError
 Scenarios with `anthropic.AnthropicBedrock(base_url=URL, …)` (Bedrock-native routes: POST
@@ -26,7 +30,8 @@ Options (key=value): model (default `us` for the Messages API, anthropic.claude-
 sends it as `Authorization: Bearer <key>`), auth_token (also `Authorization: Bearer`),
 x_api_key (sent only as an `x-api-key` header, the way older SDKs and Claude Code send a key),
 beta (anthropic-beta header), region (us-east-1), access_key / secret_key (dummy),
-session_token, bearer (AnthropicBedrock api_key), limit (models_list page size), op.
+session_token, bearer (AnthropicBedrock api_key), limit (models_list page size), op, extra
+(a JSON object merged into the body, e.g. {"context_management": {…}}).
 
 Printed keys, always: scenario, ok (no exception), error (null or {class, status, type,
 message, request_id}). Plus, per scenario:
@@ -61,6 +66,7 @@ DEFAULTS = {
     "bearer": None,
     "limit": None,
     "op": "create",
+    "extra": None,
 }
 
 
@@ -125,6 +131,8 @@ def message_args(opts, default_model):
         args["system"] = opts["system"]
     if opts["beta"] is not None:
         args["extra_headers"] = {"anthropic-beta": opts["beta"]}
+    if opts["extra"] is not None:
+        args["extra_body"] = json.loads(opts["extra"])
     return args
 
 
@@ -207,7 +215,47 @@ def models_list(client, opts, out):
     out["count"] = len(out["ids"])
 
 
+WEATHER_TOOL = {
+    "name": "get_weather",
+    "description": "The weather in a city.",
+    "input_schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
+}
+
+
+def tools_stream(client, opts, out):
+    args = message_args(opts, "us")
+    args["tools"] = [WEATHER_TOOL]
+    deltas = []
+    with client.messages.stream(**args) as s:
+        for event in s:
+            if event.type == "content_block_delta" and event.delta.type == "input_json_delta":
+                deltas.append(event.delta.partial_json)
+        final = s.get_final_message()
+    out["input_json_deltas"] = deltas
+    out["blocks"] = [b.model_dump(exclude_none=True) for b in final.content]
+    out["stop_reason"] = final.stop_reason
+
+
+def thinking_turns(client, opts, out):
+    args = message_args(opts, "us")
+    args["thinking"] = {"type": "enabled", "budget_tokens": 1024}
+    first = client.messages.create(**args)
+    out["first_blocks"] = [b.model_dump(exclude_none=True) for b in first.content]
+    args["messages"] = args["messages"] + [
+        {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
+        {"role": "user", "content": "And then?"},
+    ]
+    second = client.messages.create(**args)
+    out["text"] = "".join(b.text for b in second.content if b.type == "text")
+
+
 DIRECT = {
+    "tools_stream": tools_stream,
+    "thinking_turns": thinking_turns,
     "create": create,
     "stream": stream,
     "stream_raw": stream_raw,

@@ -6,8 +6,8 @@ use figment::Figment;
 
 use super::invalid;
 use crate::aws::{valid_region, Geography};
-use crate::config::{RawConfig, BUILTIN_ALIASES, BUILTIN_MODEL_ALIASES};
-use crate::settings::{ConfigError, RoutingConfig};
+use crate::config::{RawConfig, BUILTIN_ALIASES};
+use crate::settings::{ConfigError, RoutingConfig, BEDROCK_BETAS};
 
 /// `[routing]`, checked, with the built-in aliases added.
 pub(super) fn routing(
@@ -19,19 +19,38 @@ pub(super) fn routing(
         aliases: aliases(figment, raw)?,
         prefix_regions: prefix_regions(figment, &raw.routing.prefix_regions)?,
         runtime_endpoint_override,
+        anthropic_betas: anthropic_betas(figment, raw)?,
     })
 }
 
-/// The built-in aliases, then `[routing.aliases]` (which override them).
+/// `anthropic_betas`: beta names, one per item; the built-in list when not set.
+fn anthropic_betas(figment: &Figment, raw: &RawConfig) -> Result<Vec<String>, ConfigError> {
+    let Some(list) = &raw.routing.anthropic_betas else {
+        return Ok(BEDROCK_BETAS.iter().map(|b| b.to_string()).collect());
+    };
+    let mut out = Vec::new();
+    for beta in list {
+        let beta = beta.trim();
+        if beta.is_empty() || beta.contains(',') || beta.contains(char::is_whitespace) {
+            return Err(invalid(
+                figment,
+                "routing.anthropic_betas",
+                format!(
+                    "'{beta}' is not a beta name (one per item, e.g. \"context-1m-2025-08-07\")"
+                ),
+            ));
+        }
+        out.push(beta.to_string());
+    }
+    Ok(out)
+}
+
+/// The built-in aliases of the default profile, then `[routing.aliases]` (which override
+/// them). Other Anthropic names are resolved from the catalog (`core::names`).
 fn aliases(figment: &Figment, raw: &RawConfig) -> Result<BTreeMap<String, String>, ConfigError> {
     let mut aliases: BTreeMap<String, String> = BUILTIN_ALIASES
         .iter()
         .map(|a| (a.to_string(), raw.server.default_profile.clone()))
-        .chain(
-            BUILTIN_MODEL_ALIASES
-                .iter()
-                .map(|(a, id)| (a.to_string(), id.to_string())),
-        )
         .collect();
     for (alias, target) in &raw.routing.aliases {
         let target = target.trim();

@@ -3,9 +3,11 @@
 //! `"stream": true` Anthropic's SSE, `ping` events included), `POST /v1/messages/count_tokens`
 //! (Bedrock's CountTokens), `GET /v1/models` and `GET /v1/models/{id}`.
 //!
-//! The body's `model` picks the route (a profile name, an alias, or a Bedrock id; see
-//! `routing`); the `anthropic-beta` header joins the body's `anthropic_beta` (and so passes
-//! any `beta_filter`). Profiles, retries, fallbacks and transformer chains are the same as on
+//! The body's `model` picks the route (a profile name, an alias, an Anthropic API name the
+//! catalog resolves, or a Bedrock id; see `core::router`, `core::names`); the body is made one
+//! Bedrock takes by `transform::anthropic_api` (betas from the `anthropic-beta` header and
+//! the body, allowlisted and renamed; beta-gated and refused fields dropped; `system` turns
+//! folded), and a refused beta (`invalid beta flag`) is retried once without betas. Profiles, retries, fallbacks and transformer chains are the same as on
 //! `/invoke`: these handlers only translate. Errors are in Anthropic's shape and types.
 
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use std::time::Duration;
 use poem::Request;
 use poem_openapi::types::ToJSON;
 use poem_openapi::{Object, OpenApi};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::bedrock::Operation;
 use crate::core::prepare::parse_body;
@@ -25,6 +27,7 @@ use crate::http::guard::ClientKey;
 use crate::http::payload::{Described, JsonBody, JsonOf, MessagesDoc, RawResponse};
 use crate::http::render::{self, Dialect};
 use crate::http::ApiTags;
+use crate::transform::anthropic_api;
 
 pub struct AnthropicApi {
     pub pipeline: Arc<Pipeline>,
@@ -59,29 +62,22 @@ fn header_betas(req: &Request) -> Vec<String> {
         .collect()
 }
 
-/// Merge `betas` into the body's `anthropic_beta` list, each once.
-fn merge_betas(body: &mut Map<String, Value>, betas: Vec<String>) -> poem::Result<()> {
-    if betas.is_empty() {
-        return Ok(());
-    }
-    let list = body
-        .entry("anthropic_beta")
-        .or_insert_with(|| Value::Array(Vec::new()));
-    let Value::Array(items) = list else {
-        return Err(invalid("anthropic_beta: must be an array of strings"));
-    };
-    for beta in betas {
-        if !items.iter().any(|i| i.as_str() == Some(&beta)) {
-            items.push(Value::String(beta));
-        }
-    }
-    Ok(())
+/// Bedrock's answer to a beta it does not take for the model.
+fn refused_beta(error: &ApiError) -> bool {
+    matches!(&error.error, ProxyError::Upstream { status: 400, message, .. }
+        if message.to_ascii_lowercase().contains("invalid beta flag"))
 }
 
 impl AnthropicApi {
-    /// Parse the body once, route its `model`, merge `anthropic-beta` into `anthropic_beta`:
-    /// the call to execute (with `op`, or its stream when the body asks for one).
-    fn call<'r>(&self, req: &'r Request, raw: &[u8], op: Operation) -> poem::Result<Call<'r>> {
+    /// Parse the body once, route its `model` (catalog names included), make the body one
+    /// Bedrock takes (`transform::anthropic_api`: betas, gated and refused fields, system
+    /// turns): the call to execute (with `op`, or its stream when the body asks for one).
+    async fn call<'r>(
+        &self,
+        req: &'r Request,
+        raw: &[u8],
+        op: Operation,
+    ) -> poem::Result<Call<'r>> {
         let mut body = parse_body(raw).map_err(ApiError::refused)?;
         let model = match body.get("model") {
             Some(Value::String(m)) if !m.trim().is_empty() => m.trim().to_string(),
@@ -93,8 +89,12 @@ impl AnthropicApi {
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(invalid("stream: must be a boolean")),
         };
-        merge_betas(&mut body, header_betas(req))?;
-        let routed = self.pipeline.route(&model)?;
+        let allow = &self.pipeline.routing.anthropic_betas;
+        anthropic_api::prepare(&mut body, header_betas(req), allow).map_err(invalid)?;
+        let routed = self.pipeline.resolve(&model, None).await?;
+        if self.pipeline.names.betas_refused(&routed.profile.model_id) {
+            anthropic_api::without_betas(&mut body);
+        }
         let (op, delivery) = match op {
             Operation::Invoke if stream => (Operation::InvokeStream, Delivery::Events),
             op => (op, Delivery::Whole),
@@ -107,6 +107,41 @@ impl AnthropicApi {
             headers: req.headers(),
             extra: Vec::new(),
         })
+    }
+
+    /// Execute `call`; when Bedrock refuses a beta (`invalid beta flag`), remember that for
+    /// the model and try once more without betas and beta-gated fields.
+    async fn execute(&self, call: Call<'_>) -> Result<Answer, ApiError> {
+        let CallBody::Parsed(body) = &call.body else {
+            return self.pipeline.execute(call).await;
+        };
+        if !body.contains_key("anthropic_beta") {
+            return self.pipeline.execute(call).await;
+        }
+        let mut bare = body.clone();
+        anthropic_api::without_betas(&mut bare);
+        let retry = Call {
+            profile: call.profile.clone(),
+            op: call.op,
+            body: CallBody::Parsed(bare),
+            delivery: call.delivery,
+            headers: call.headers,
+            extra: call.extra.clone(),
+        };
+        match self.pipeline.execute(call).await {
+            Err(e) if refused_beta(&e) => {
+                self.pipeline
+                    .names
+                    .refuse_betas(&retry.profile.model_id)
+                    .await;
+                let attempts = e.attempts.unwrap_or(0);
+                self.pipeline.execute(retry).await.map(|mut a| {
+                    a.attempts += attempts;
+                    a
+                })
+            }
+            answered => answered,
+        }
     }
 }
 
@@ -124,8 +159,8 @@ impl AnthropicApi {
         _key: ClientKey,
         body: JsonBody<Documented<MessagesBody>>,
     ) -> poem::Result<RawResponse<MessagesDoc>> {
-        let call = self.call(req, &body.0, Operation::Invoke)?;
-        let answer = self.pipeline.execute(call).await?;
+        let call = self.call(req, &body.0, Operation::Invoke).await?;
+        let answer = self.execute(call).await?;
         Ok(RawResponse::new(render::answer(
             answer,
             Dialect::Anthropic,
@@ -148,8 +183,8 @@ impl AnthropicApi {
         _key: ClientKey,
         body: JsonBody<Documented<MessagesBody>>,
     ) -> poem::Result<RawResponse<JsonOf<TokenCount>>> {
-        let call = self.call(req, &body.0, Operation::CountTokens)?;
-        let answer = self.pipeline.execute(call).await?;
+        let call = self.call(req, &body.0, Operation::CountTokens).await?;
+        let answer = self.execute(call).await?;
         let count = token_count(&answer).map_err(|e| {
             e.in_profile(&answer.profile.name)
                 .with_attempts(answer.attempts)

@@ -99,6 +99,7 @@ fn model_error(routed: &Routed, model: &str, e: ApiError) -> ApiError {
         return ApiError::from(ProxyError::UnknownModel {
             name: model.to_string(),
             valid: Vec::new(),
+            close: Vec::new(),
         })
         .with_attempts(attempts);
     }
@@ -130,7 +131,7 @@ impl OpenAiApi {
     ) -> poem::Result<Response> {
         let chat = ChatRequest::parse(raw).map_err(refused)?;
         log_request(&chat.unknown_parameters(), chat.user.as_deref());
-        let routed = self.pipeline.route_from(&chat.model, profile)?;
+        let routed = self.pipeline.resolve(&chat.model, profile).await?;
         let options = ConvertOptions {
             model_is_claude: routed.profile.model_id.contains("anthropic.claude"),
             cache_point: routed.profile.prompt_cache,
@@ -263,7 +264,7 @@ fn chunk_frames(
             }
             Some(StreamItem::Error(e)) => {
                 tracing::warn!(kind = e.kind.name(), message = %e.message, "stream ended with an error");
-                let chunk = error_chunk(&e.message, openai_error_type(e.status()), Some(e.kind.name()));
+                let chunk = error_chunk(&e.message, openai_error_type(e.kind.name(), e.status()), Some(e.kind.name()));
                 data_line(&mut out, &chunk);
                 Some((out.freeze(), None))
             }
@@ -292,7 +293,7 @@ impl OpenAiApi {
         let request = EmbeddingsRequest::parse(raw).map_err(refused)?;
         log_request(&request.unknown_parameters(), request.user.as_deref());
         let base64 = request.wants_base64().map_err(refused)?;
-        let routed = self.pipeline.route_from(&request.model, profile)?;
+        let routed = self.pipeline.resolve(&request.model, profile).await?;
         // Embedding bodies are Titan/Cohere InvokeModel bodies, which no request transformer
         // edits; refuse rather than send an input a redaction was configured to clean.
         let configured = routed.profile.request_chain.configured();

@@ -4,8 +4,9 @@
 //! `display_name`, `created_at`, `has_more`, `first_id`, `last_id`. Each answer has both.
 //!
 //! Listed, each once, in this order: the aliases, the profiles, then the catalog of the
-//! default profile's region (foundation models with text output, and inference profiles),
-//! every one callable by that id. The catalog part comes from the cached control-plane
+//! default profile's region: its Claude models under their Anthropic API ids
+//! (`claude-sonnet-4-5-20250929`, resolved as in `core::names`), the foundation models with
+//! text output, and the inference profiles, every one callable by that id. The catalog part comes from the cached control-plane
 //! answers; if the control plane cannot be reached, it is left out (with a warning).
 
 use std::collections::BTreeSet;
@@ -17,6 +18,7 @@ use poem_openapi::{Object, OpenApi};
 use serde_json::Value;
 
 use crate::bedrock::control::ModelFilters;
+use crate::catalog::names::anthropic_id;
 use crate::catalog::Query as CatalogQuery;
 use crate::core::Pipeline;
 use crate::error::{ApiError, ProxyError};
@@ -141,21 +143,30 @@ impl ModelsV1Api {
         );
         let mut out = Vec::new();
         match models {
-            Ok(l) => out.extend(
-                l.data
+            Ok(l) => {
+                let models = l
+                    .data
                     .value
                     .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|m| {
-                        let id = field(m, "modelId")?;
-                        let name = field(m, "modelName").unwrap_or(id);
-                        let provider = field(m, "providerName")
-                            .unwrap_or("bedrock")
-                            .to_ascii_lowercase();
-                        Some(self.entry(id, name.to_string(), &provider))
-                    }),
-            ),
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                // The Claude models under their Anthropic API ids first, then every Bedrock id.
+                let anthropic = models.iter().filter_map(|m| {
+                    let id = field(m, "modelId")?;
+                    let name = field(m, "modelName").unwrap_or(id);
+                    let anthropic = anthropic_id(id)?;
+                    Some(self.entry(&anthropic, format!("{name} (→ {id})"), "anthropic"))
+                });
+                let bedrock = models.iter().filter_map(|m| {
+                    let id = field(m, "modelId")?;
+                    let name = field(m, "modelName").unwrap_or(id);
+                    let provider = field(m, "providerName")
+                        .unwrap_or("bedrock")
+                        .to_ascii_lowercase();
+                    Some(self.entry(id, name.to_string(), &provider))
+                });
+                out.extend(anthropic.chain(bedrock));
+            }
             Err(e) => tracing::warn!(error = %e, "/v1/models: the catalog's models are left out"),
         }
         match profiles {
@@ -258,6 +269,7 @@ impl ModelsV1Api {
             return Err(ApiError::from(ProxyError::UnknownModel {
                 name: model_id.0.clone(),
                 valid: all.into_iter().map(|m| m.id).collect(),
+                close: Vec::new(),
             })
             .into());
         };

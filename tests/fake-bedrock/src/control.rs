@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use crate::claude::NEWER_CLAUDE;
 use crate::dispatch::{error_reply, validation, Reply};
 use crate::route::query_params;
 use crate::{ACCOUNT_ID, BEDROCK_ERROR_NS, DEFAULT_PROFILE_PAGE_SIZE};
@@ -104,8 +105,55 @@ const MODELS: &[ModelRow] = &[
     },
 ];
 
-/// The canned foundation models (as `ListFoundationModels` summaries).
+/// The canned foundation models (as `ListFoundationModels` summaries): the table, the newer
+/// Claude models (profile only), then the models added at start-up.
 pub fn foundation_models(region: &str) -> Vec<Value> {
+    foundation_models_with(region, &[])
+}
+
+/// A model added with `FakeBedrock::add_model`.
+#[derive(Clone, Debug)]
+pub(crate) struct ExtraModel {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) profile_only: bool,
+}
+
+/// The newer Claude models and the added ones, as (id, name, profile only).
+fn more_models(extras: &[ExtraModel]) -> Vec<(String, String, bool)> {
+    NEWER_CLAUDE
+        .iter()
+        .map(|(id, name, p)| (id.to_string(), name.to_string(), *p))
+        .chain(
+            extras
+                .iter()
+                .map(|e| (e.id.clone(), e.name.clone(), e.profile_only)),
+        )
+        .collect()
+}
+
+/// Whether `model_id` is a model the catalogue lists without on-demand throughput.
+pub(crate) fn profile_only(model_id: &str, extras: &[ExtraModel]) -> bool {
+    more_models(extras)
+        .iter()
+        .any(|(id, _, only)| *only && id == model_id)
+}
+
+pub(crate) fn foundation_models_with(region: &str, extras: &[ExtraModel]) -> Vec<Value> {
+    let more = more_models(extras).into_iter().map(|(id, name, only)| {
+        json!({
+            "modelArn": format!("arn:aws:bedrock:{region}::foundation-model/{id}"),
+            "modelId": id,
+            "modelName": name,
+            "providerName": "Anthropic",
+            "inputModalities": ["TEXT", "IMAGE"],
+            "outputModalities": ["TEXT"],
+            "responseStreamingSupported": true,
+            "customizationsSupported": [],
+            "inferenceTypesSupported": if only { json!(["INFERENCE_PROFILE"]) } else { json!(["ON_DEMAND"]) },
+            "modelLifecycle": { "status": "ACTIVE" }
+        })
+    });
     MODELS
         .iter()
         .map(|m| {
@@ -122,6 +170,7 @@ pub fn foundation_models(region: &str) -> Vec<Value> {
                 "modelLifecycle": { "status": "ACTIVE" }
             })
         })
+        .chain(more)
         .collect()
 }
 
@@ -144,8 +193,12 @@ fn enum_check(name: &str, value: &str, allowed: &[&str]) -> Result<(), Reply> {
     }
 }
 
-pub(crate) fn list_foundation_models(region: &str, raw_query: &str) -> Reply {
-    let mut models = foundation_models(region);
+pub(crate) fn list_foundation_models(
+    region: &str,
+    raw_query: &str,
+    extras: &[ExtraModel],
+) -> Reply {
+    let mut models = foundation_models_with(region, extras);
     for (k, v) in query_params(raw_query) {
         let check = match k.as_str() {
             "byProvider" => {
@@ -183,8 +236,8 @@ pub(crate) fn list_foundation_models(region: &str, raw_query: &str) -> Reply {
     }
 }
 
-pub(crate) fn get_foundation_model(region: &str, id: &str) -> Reply {
-    match foundation_models(region)
+pub(crate) fn get_foundation_model(region: &str, id: &str, extras: &[ExtraModel]) -> Reply {
+    match foundation_models_with(region, extras)
         .into_iter()
         .find(|m| m["modelId"] == id || m["modelArn"] == id)
     {
@@ -219,8 +272,14 @@ fn geography(region: &str) -> (&'static str, &'static str, [&'static str; 3]) {
 
 /// The canned system-defined inference profiles for a region's geography.
 pub fn inference_profiles(region: &str) -> Vec<Value> {
+    inference_profiles_with(region, &[])
+}
+
+/// The canned profiles, then a geography and a `global.` profile for each newer Claude
+/// model and each added profile-only model.
+pub(crate) fn inference_profiles_with(region: &str, extras: &[ExtraModel]) -> Vec<Value> {
     let (geo, geo_name, regions) = geography(region);
-    let profile = |model_id: &str, name: &str, created: &str| {
+    let profile_in = |geo: &str, geo_name: &str, model_id: &str, name: &str, created: &str| {
         let id = format!("{geo}.{model_id}");
         json!({
             "inferenceProfileName": format!("{geo_name} {name}"),
@@ -240,7 +299,20 @@ pub fn inference_profiles(region: &str) -> Vec<Value> {
             "type": "SYSTEM_DEFINED"
         })
     };
-    vec![
+    let profile = |model_id: &str, name: &str, created: &str| {
+        profile_in(geo, geo_name, model_id, name, created)
+    };
+    let newer = more_models(extras)
+        .into_iter()
+        .filter(|m| m.2)
+        .flat_map(|(id, name, _)| {
+            let name = format!("Anthropic {name}");
+            [
+                profile_in(geo, geo_name, &id, &name, "2025-09-29T00:00:00Z"),
+                profile_in("global", "Global", &id, &name, "2025-09-29T00:00:00Z"),
+            ]
+        });
+    let mut all = vec![
         profile(
             "anthropic.claude-sonnet-4-20250514-v1:0",
             "Anthropic Claude Sonnet 4",
@@ -256,11 +328,17 @@ pub fn inference_profiles(region: &str) -> Vec<Value> {
             "Amazon Nova Lite",
             "2024-12-03T00:00:00Z",
         ),
-    ]
+    ];
+    all.extend(newer);
+    all
 }
 
-pub(crate) fn list_inference_profiles(region: &str, raw_query: &str) -> Reply {
-    let mut profiles = inference_profiles(region);
+pub(crate) fn list_inference_profiles(
+    region: &str,
+    raw_query: &str,
+    extras: &[ExtraModel],
+) -> Reply {
+    let mut profiles = inference_profiles_with(region, extras);
     let mut page_size = DEFAULT_PROFILE_PAGE_SIZE;
     let mut start = 0usize;
     for (k, v) in query_params(raw_query) {
@@ -302,8 +380,8 @@ pub(crate) fn list_inference_profiles(region: &str, raw_query: &str) -> Reply {
     }
 }
 
-pub(crate) fn get_inference_profile(region: &str, id: &str) -> Reply {
-    match inference_profiles(region)
+pub(crate) fn get_inference_profile(region: &str, id: &str, extras: &[ExtraModel]) -> Reply {
+    match inference_profiles_with(region, extras)
         .into_iter()
         .find(|p| p["inferenceProfileId"] == id || p["inferenceProfileArn"] == id)
     {

@@ -125,6 +125,7 @@ impl Shared {
             json: json.as_ref(),
             info: &info,
             request_id: &request_id,
+            answer: None,
         };
         self.behave(conn, behavior, &call).await
     }
@@ -134,6 +135,17 @@ impl Shared {
         let (request_id, close) = (call.request_id, call.req.close);
         match behavior {
             Behavior::Default | Behavior::Delay(..) => self.default_answer(conn, call).await,
+            Behavior::Text(text) => {
+                let call = Call {
+                    answer: Some(&text),
+                    ..*call
+                };
+                self.default_answer(conn, &call).await
+            }
+            Behavior::Validated(inner) => match self.refusal(call) {
+                Some(reply) => self.send(conn, reply, request_id, close).await,
+                None => Box::pin(self.behave(conn, *inner, call)).await,
+            },
             Behavior::Error {
                 status,
                 error_type,
@@ -199,17 +211,47 @@ impl Shared {
         write_response(conn, reply.status, &headers, body.as_bytes(), close).await
     }
 
+    /// The 400 Bedrock would answer a runtime request with before running the model: a
+    /// profile-only model called by its bare id, an InvokeModel body it refuses.
+    fn refusal(&self, call: &Call<'_>) -> Option<Reply> {
+        if let Some(reply) = self.on_demand_refusal(call) {
+            return Some(reply);
+        }
+        match call.route {
+            Route::Invoke(m) | Route::InvokeStream(m) if Embedder::of(m).is_none() => {
+                runtime::validate_invoke_body(m, &call.req.body)
+                    .err()
+                    .map(|msg| validation(&msg))
+            }
+            _ => None,
+        }
+    }
+
+    /// Bedrock's 400 for a profile-only model called by its bare id (not for CountTokens,
+    /// which takes foundation-model ids).
+    fn on_demand_refusal(&self, call: &Call<'_>) -> Option<Reply> {
+        let model = call.route.model_id().filter(|_| call.route.is_runtime())?;
+        let extras = lock(&self.extra_models).clone();
+        let counting = matches!(call.route, Route::CountTokens(_));
+        (!counting && control::profile_only(&model, &extras))
+            .then(|| validation(&crate::claude::on_demand_refusal(&model)))
+    }
+
     /// The realistic answer when no behaviour is scripted.
     async fn default_answer(&self, conn: &mut Conn, call: &Call<'_>) -> bool {
         let (req, request_id) = (call.req, call.request_id);
         let region = &call.info.region;
+        if let Some(reply) = self.on_demand_refusal(call) {
+            return self.send(conn, reply, request_id, req.close).await;
+        }
+        let extras = lock(&self.extra_models).clone();
         let reply = match call.route {
             Route::Invoke(model) => match Embedder::of(model) {
                 Some(e) => runtime::embed_reply(e, &req.body, request_id)
                     .unwrap_or_else(|msg| validation(&msg)),
                 None => match runtime::validate_invoke_body(model, &req.body) {
                     Err(msg) => validation(&msg),
-                    Ok(body) => runtime::invoke_reply(model, &body, request_id),
+                    Ok(body) => runtime::invoke_reply(model, &body, request_id, call.answer),
                 },
             },
             Route::InvokeStream(model) if Embedder::of(model).is_some() => {
@@ -233,19 +275,25 @@ impl Shared {
             },
             Route::Converse(_) | Route::ConverseStream(_) => {
                 return self
-                    .converse_answer(conn, call, &ConverseScript::default())
+                    .converse_answer(
+                        conn,
+                        call,
+                        &call.answer.map(ConverseScript::text).unwrap_or_default(),
+                    )
                     .await
             }
             Route::CountTokens(model) => match runtime::count_tokens(model, &req.body) {
                 Err(msg) => validation(&msg),
                 Ok(n) => Reply::ok(json!({ "inputTokens": n })),
             },
-            Route::ListFoundationModels => control::list_foundation_models(region, &req.raw_query),
-            Route::GetFoundationModel(id) => control::get_foundation_model(region, id),
-            Route::ListInferenceProfiles => {
-                control::list_inference_profiles(region, &req.raw_query)
+            Route::ListFoundationModels => {
+                control::list_foundation_models(region, &req.raw_query, &extras)
             }
-            Route::GetInferenceProfile(id) => control::get_inference_profile(region, id),
+            Route::GetFoundationModel(id) => control::get_foundation_model(region, id, &extras),
+            Route::ListInferenceProfiles => {
+                control::list_inference_profiles(region, &req.raw_query, &extras)
+            }
+            Route::GetInferenceProfile(id) => control::get_inference_profile(region, id, &extras),
             Route::Unknown => unknown_operation(),
         };
         self.send(conn, reply, request_id, req.close).await
@@ -261,7 +309,10 @@ impl Shared {
         text: &str,
         input_tokens: u64,
     ) -> bool {
-        let script = StreamScript::default();
+        let script = StreamScript {
+            chunks: call.answer.map(|a| vec![a.to_string()]),
+            ..Default::default()
+        };
         let events = script_events(&script, kind, model, text, input_tokens);
         self.stream(conn, &script, events, kind, call.request_id, call.req.close)
             .await
@@ -275,4 +326,6 @@ pub(crate) struct Call<'a> {
     pub(crate) json: Option<&'a Value>,
     pub(crate) info: &'a SigInfo,
     pub(crate) request_id: &'a str,
+    /// The text the default answer gives instead of the echo (`Behavior::Text`).
+    pub(crate) answer: Option<&'a str>,
 }

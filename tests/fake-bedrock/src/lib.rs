@@ -31,6 +31,17 @@
 //!   `cacheReadInputTokens`, taken out of `inputTokens` (see [`ConverseUsage`];
 //!   `FakeBedrock::clear_prompt_cache` forgets).
 //! - CountTokens ([`count_tokens`]), counted like invoke and converse count input.
+//! - Claude on InvokeModel is judged like Bedrock judges it (`claude`): an `anthropic_beta`
+//!   value not in [`BEDROCK_BETAS`] is `400 invalid beta flag`; a beta-gated field without its
+//!   beta ([`GATED`]) and an extraneous key ([`EXTRANEOUS`]: `model`, `stream`,
+//!   `service_tier`, …) are 400s; a `thinking` block sent back must carry
+//!   [`thinking_signature`] of its text byte for byte. The newer Claude models of the
+//!   catalogue (Opus 4.1, Sonnet 4.5, Haiku 4.5, `anthropic.claude-opus-4-6-v1`,
+//!   `anthropic.claude-opus-5-5`) and those added with `FakeBedrock::add_model(…, true)` are
+//!   profile-only: a geography and a `global.` system inference profile each, and their bare
+//!   ids refused with Bedrock's on-demand message ([`on_demand_refusal`]).
+//! - [`Behavior::text`] answers like the default (validation included) with a given text;
+//!   [`Behavior::validated`] validates first, then behaves as scripted.
 //!
 //! Every count is in words (whitespace-separated, at least 1): see
 //! [`eventstream::approx_tokens`]. [`FakeBedrock::calls`] counts requests per operation and
@@ -71,14 +82,15 @@
 //! Layout: `server` (listener, shared state, the public handle), `http`
 //! (HTTP/1.1 reader and writer), `route`, `dispatch` (one request: verify, record, pick the
 //! behaviour), `stream` (event-stream answers), `script` ([`Behavior`], [`StreamScript`]),
-//! `runtime` (body validation, default replies, CountTokens), `control` (the control-plane
-//! catalogue), [`eventstream`] (frames and event sequences) and [`sigv4`].
+//! `runtime` (body validation, default replies, CountTokens), `claude` (Bedrock's Claude
+//! rules, the newer Claude models), `control` (the control-plane catalogue), [`eventstream`] (frames and event sequences) and [`sigv4`].
 
 pub mod eventstream;
 #[cfg(feature = "fast")]
 pub mod fast;
 pub mod sigv4;
 
+mod claude;
 mod control;
 mod converse_answer;
 mod converse_script;
@@ -93,6 +105,7 @@ mod stream;
 #[cfg(test)]
 mod selftest;
 
+pub use claude::{on_demand_refusal, thinking_signature, BEDROCK_BETAS, EXTRANEOUS, GATED};
 pub use control::{foundation_models, inference_profiles};
 pub use converse_script::{
     even_pieces, word_pieces, ConverseScript, ConverseUsage, ReplyBlock, StopReason,

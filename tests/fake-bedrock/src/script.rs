@@ -38,6 +38,13 @@ pub enum Behavior {
     /// usage, stream faults), after the usual request validation. Queued for another
     /// operation it answers 500 (a test bug).
     Converse(ConverseScript),
+    /// Judge the request the way the default answer does (a Claude InvokeModel body by
+    /// Bedrock's rules, a profile-only model's bare id refused), answering the 400 when it
+    /// fails, else behave as the inner behaviour.
+    Validated(Box<Behavior>),
+    /// The default answer (validation included), with this text instead of the echo: on
+    /// InvokeModel, its stream, Converse and its stream alike.
+    Text(String),
 }
 
 impl Behavior {
@@ -68,6 +75,16 @@ impl Behavior {
 
     pub fn delay(d: Duration, then: Behavior) -> Behavior {
         Behavior::Delay(d, Box::new(then))
+    }
+
+    /// `then`, once the request passed the default answer's validation.
+    pub fn validated(then: Behavior) -> Behavior {
+        Behavior::Validated(Box::new(then))
+    }
+
+    /// The default answer, saying `text` (see [`Behavior::Text`]).
+    pub fn text(text: &str) -> Behavior {
+        Behavior::Text(text.to_string())
     }
 
     pub fn stream(script: StreamScript) -> Behavior {

@@ -13,6 +13,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+use crate::control::ExtraModel;
 use crate::http::{write_response, Conn};
 use crate::script::Behavior;
 use crate::sigv4::{self, FakeCreds, SigInfo};
@@ -58,6 +59,8 @@ pub(crate) struct Shared {
     pub(crate) requests: Mutex<Vec<Recorded>>,
     /// Prompt-cache prefixes written so far (see `runtime::cache`).
     pub(crate) prompt_cache: Mutex<HashSet<u64>>,
+    /// Models added to the catalogue (`FakeBedrock::add_model`).
+    pub(crate) extra_models: Mutex<Vec<ExtraModel>>,
     /// Per model id: (requests being answered now, most at once so far).
     in_flight: Mutex<HashMap<String, (usize, usize)>>,
     connections: AtomicUsize,
@@ -104,6 +107,7 @@ impl FakeBedrock {
             control_queue: Mutex::new(VecDeque::new()),
             requests: Mutex::new(Vec::new()),
             prompt_cache: Mutex::new(HashSet::new()),
+            extra_models: Mutex::new(Vec::new()),
             in_flight: Mutex::new(HashMap::new()),
             connections: AtomicUsize::new(0),
             stream_disconnects: AtomicUsize::new(0),
@@ -139,6 +143,17 @@ impl FakeBedrock {
 
     pub fn creds(&self) -> FakeCreds {
         self.shared.creds.clone()
+    }
+
+    /// Add an Anthropic model to the catalogue (ListFoundationModels, GetFoundationModel;
+    /// with `profile_only`, no `ON_DEMAND` but a geography and a `global.` system inference
+    /// profile, and its bare id refused on InvokeModel like Bedrock does).
+    pub fn add_model(&self, id: &str, name: &str, profile_only: bool) {
+        lock(&self.shared.extra_models).push(ExtraModel {
+            id: id.to_string(),
+            name: name.to_string(),
+            profile_only,
+        });
     }
 
     /// Queue a behaviour for the next runtime request.

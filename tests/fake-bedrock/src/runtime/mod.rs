@@ -17,6 +17,7 @@ pub use count_tokens::{count_tokens, count_tokens_supported};
 pub use embed::{embedding, Embedder, COHERE_DIMENSIONS, COHERE_MAX_TEXTS, TITAN_DIMENSIONS};
 pub use inference::Family;
 pub use reply::{content_text, converse_content_text};
+pub(crate) use validate::malformed;
 pub use validate::validate_invoke_body;
 
 pub(crate) use embed::embed_reply;

@@ -42,9 +42,15 @@ pub(crate) fn echo_source(body: Option<&Value>) -> (String, u64) {
     (last_user, eventstream::approx_tokens(&all))
 }
 
-pub(crate) fn invoke_reply(model: &str, body: &Value, request_id: &str) -> Reply {
+/// InvokeModel's answer: `answer`, or the echo of the last user text.
+pub(crate) fn invoke_reply(
+    model: &str,
+    body: &Value,
+    request_id: &str,
+    answer: Option<&str>,
+) -> Reply {
     let (text, input_tokens) = echo_source(Some(body));
-    let answer = format!("echo: {text}");
+    let answer = answer.map_or_else(|| format!("echo: {text}"), str::to_string);
     let output_tokens = eventstream::approx_tokens(&answer);
     let id: String = request_id.chars().filter(|c| *c != '-').take(24).collect();
     Reply {

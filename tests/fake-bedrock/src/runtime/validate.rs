@@ -32,13 +32,7 @@ pub fn validate_invoke_body(model_id: &str, body: &[u8]) -> Result<Value, String
     if !obj.contains_key("anthropic_version") {
         return Err(malformed("#: required key [anthropic_version] not found"));
     }
-    for key in ["model", "stream"] {
-        if obj.contains_key(key) {
-            return Err(malformed(&format!(
-                "#: extraneous key [{key}] is not permitted"
-            )));
-        }
-    }
+    crate::claude::check(obj)?;
     check_max_tokens(obj.get("max_tokens"))?;
     let messages = match obj.get("messages") {
         None => return Err(malformed("#: required key [messages] not found")),
