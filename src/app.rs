@@ -193,6 +193,7 @@ impl ProxyBuilder {
             config.limits.queue_timeout,
         );
         let routing = config.routing.clone();
+        let metrics = Arc::new(crate::metrics::Metrics::new(&config));
         Ok(App {
             config,
             pipeline: Arc::new(Pipeline {
@@ -201,6 +202,7 @@ impl ProxyBuilder {
                 bedrock,
                 limiter,
                 routing,
+                metrics,
             }),
         })
     }
@@ -217,8 +219,11 @@ fn for_profile<T: ?Sized>(extra: &[(Option<String>, Arc<T>)], name: &str) -> Vec
 
 impl App {
     /// The whole HTTP application as a poem endpoint (for embedding in a larger poem app).
+    /// `/metrics` asks for a client key (when keys are configured) unless
+    /// `metrics.public` is set; use [`App::serve`] or [`App::bind`] to have a loopback
+    /// listener serve it without one.
     pub fn endpoint(&self) -> impl poem::Endpoint {
-        crate::http::app(self.pipeline.clone(), &self.config)
+        crate::http::app(self.pipeline.clone(), &self.config, false)
     }
 
     /// The OpenAPI document as JSON.
@@ -270,8 +275,12 @@ impl App {
                 .check_exposure(&addr)
                 .map_err(StartError::Setup)?;
         }
+        // On a loopback address `/metrics` needs no client key.
+        let loopback = listener
+            .local_addr()
+            .is_ok_and(|addr| addr.ip().is_loopback());
         let acceptor = NoDelay(TcpAcceptor::from_tokio(listener).map_err(StartError::Serve)?);
-        let endpoint = self.endpoint();
+        let endpoint = crate::http::app(self.pipeline.clone(), &self.config, loopback);
         poem::Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(endpoint, shutdown, Some(grace))
             .await

@@ -12,6 +12,7 @@ use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
+use super::metered;
 use super::prepare::{self, context, Prepared};
 use super::stream::{self, StreamItem};
 use crate::bedrock::{
@@ -22,6 +23,7 @@ use crate::core::profiles::{Profile, Profiles};
 use crate::core::resilience::{self, Answered, Attempts, UpstreamLimiter};
 use crate::core::router::{for_count_tokens, Routed};
 use crate::error::{ApiError, AttemptError, ProxyError, StreamError};
+use crate::metrics::Metrics;
 use crate::settings::RoutingConfig;
 use crate::transform::EndpointKind;
 
@@ -36,6 +38,8 @@ pub struct Pipeline {
     pub limiter: UpstreamLimiter,
     /// Which profile serves a model named by a client (`/model/{id}/…`, `/v1/messages`).
     pub routing: RoutingConfig,
+    /// What the proxy counts (`GET /metrics`) and the price table.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The client's body, as the front end hands it over.
@@ -122,8 +126,18 @@ impl Pipeline {
             .map_err(ApiError::refused)
     }
 
-    /// Run one call: retries, fallback profiles, the concurrency cap, both chains.
+    /// Run one call: retries, fallback profiles, the concurrency cap, both chains. Where it
+    /// ended, and Bedrock's usage, go to the request's tally.
     pub async fn execute(&self, call: Call<'_>) -> Result<Answer, ApiError> {
+        let result = self.dispatch(call).await;
+        match &result {
+            Ok(answer) => metered::answered(&answer.profile, answer.attempts),
+            Err(e) => metered::failed(e),
+        }
+        result
+    }
+
+    async fn dispatch(&self, call: Call<'_>) -> Result<Answer, ApiError> {
         let start = if call.op == Operation::CountTokens {
             for_count_tokens(&call.profile)
         } else {
@@ -182,6 +196,7 @@ impl Pipeline {
             ..
         } = answered;
         let in_profile = |e: ProxyError| e.in_profile(&profile.name).with_attempts(attempts);
+        metered::whole(&profile, call.op, &out.body);
         if !profile.response_chain.is_empty() && call.op != Operation::CountTokens {
             out.body =
                 respond(&profile, call.headers, legacy_form, &out.body).map_err(in_profile)?;
@@ -212,6 +227,7 @@ impl Pipeline {
             .chain(upstream.events)
             .boxed();
         let items = stream::shape(events, &profile, call.headers, legacy_form, permit);
+        let items = metered::events(items, &profile);
         Ok(Answer {
             profile,
             attempts,
@@ -233,13 +249,14 @@ impl Pipeline {
             permit,
             ..
         } = self.run(start, call, Relay).await?;
+        let body = metered::relay(stream::hold_until_end(out.body, permit), &profile, call.op);
         Ok(Answer {
             profile,
             attempts,
             status: out.status,
             content_type: out.content_type,
             headers: out.headers,
-            body: AnswerBody::Raw(stream::hold_until_end(out.body, permit)),
+            body: AnswerBody::Raw(body),
         })
     }
 }
