@@ -175,14 +175,15 @@ impl Metrics {
         }
     }
 
-    /// The label value of the key at `index`, if keys are configured.
+    /// The label value of the key at `index` (`none` for no key), if keys are configured.
     fn key_label(&self, index: Option<usize>) -> Option<Arc<str>> {
         if self.keys.is_empty() {
             return None;
         }
+        // A request that presented no accepted key (an open path, a refusal).
         Some(match index.and_then(|i| self.keys.get(i)) {
             Some(name) => name.clone(),
-            None => Arc::from(OTHER),
+            None => Arc::from(labels::NONE),
         })
     }
 

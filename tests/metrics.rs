@@ -1,0 +1,274 @@
+//! `GET /metrics` scraped by a real Prometheus (Debian's package, installed by `scripts/test`)
+//! while a known mix of calls goes through the proxy to the fake Bedrock; what Prometheus
+//! stored must equal what the fake counted: requests, attempts, tokens by type. Also:
+//! `promtool check metrics` is clean, keys are named never shown, the cost header.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::too_many_lines
+)]
+
+mod support;
+
+use serde_json::{json, Value};
+use support::fake::{ConverseScript, ConverseUsage};
+use support::prometheus::{promtool_check, Prometheus};
+use support::{hi, start_proxy_with, Behavior, FakeBedrock, Proxy};
+
+const FAST: &str = "[retry]\nbase_delay_secs = 0.005\nmax_delay_secs = 0.02\n\n";
+const KEYS: &str = "ci:secret-ci-key,plain-secret-key";
+const SONNET: &str = "apac.anthropic.claude-sonnet-4-20250514-v1:0";
+const HAIKU: &str = "anthropic.claude-3-haiku-20240307-v1:0";
+
+async fn post(proxy: &Proxy, key: &str, path: &str, body: &Value) -> reqwest::Response {
+    proxy
+        .http
+        .post(format!("{}{path}", proxy.url))
+        .bearer_auth(key)
+        .json(body)
+        .send()
+        .await
+        .expect("proxy answers")
+}
+
+/// The known mix: 8 client requests, 9 calls to Bedrock.
+async fn send_mix(fake: &FakeBedrock, proxy: &Proxy) -> String {
+    let ci = "secret-ci-key";
+    // JSON invoke.
+    let r = post(proxy, ci, "/invoke", &hi()).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().contains_key("x-proxy-cost-usd"), "priced model");
+    r.bytes().await.unwrap();
+    // SSE stream.
+    let r = post(proxy, ci, "/invoke_stream", &hi()).await;
+    assert_eq!(r.status(), 200);
+    assert!(!r.headers().contains_key("x-proxy-cost-usd"), "a stream");
+    assert!(r.text().await.unwrap().contains("message_stop"));
+    // OpenAI stream (Converse underneath).
+    let chat = json!({"model": "apac", "stream": true,
+                      "messages": [{"role": "user", "content": "Hi there"}]});
+    let r = post(proxy, ci, "/v1/chat/completions", &chat).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("[DONE]"));
+    // A 429 retried once.
+    fake.push(Behavior::throttling());
+    let r = post(proxy, ci, "/invoke", &hi()).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-proxy-attempts"], "2");
+    r.bytes().await.unwrap();
+    // A failed call, with the other key.
+    fake.push(Behavior::error(400, "ValidationException", "bad input"));
+    let r = post(proxy, "plain-secret-key", "/invoke", &hi()).await;
+    assert_eq!(r.status(), 400);
+    r.bytes().await.unwrap();
+    // OpenAI, whole, with prompt-cache reads and writes.
+    fake.push(Behavior::converse(ConverseScript {
+        usage: Some(ConverseUsage {
+            input_tokens: 20,
+            output_tokens: 10,
+            cache_read_input_tokens: 1000,
+            cache_write_input_tokens: 200,
+        }),
+        ..ConverseScript::text("cached answer")
+    }));
+    let chat = json!({"model": "apac", "messages": [{"role": "user", "content": "Hi"}]});
+    let r = post(proxy, ci, "/v1/chat/completions", &chat).await;
+    assert_eq!(r.status(), 200);
+    let cost = r.headers()["x-proxy-cost-usd"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    r.bytes().await.unwrap();
+    // A model called directly (not a profile): relayed, read on the side.
+    let native = json!({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 10,
+                        "messages": [{"role": "user", "content": "Hello"}]});
+    let r = post(proxy, ci, &format!("/model/{HAIKU}/invoke"), &native).await;
+    assert_eq!(r.status(), 200);
+    r.bytes().await.unwrap();
+    let path = format!("/model/{HAIKU}/invoke-with-response-stream");
+    let r = post(proxy, ci, &path, &native).await;
+    assert_eq!(r.status(), 200);
+    r.bytes().await.unwrap();
+    cost
+}
+
+#[tokio::test]
+async fn prometheus_scrapes_what_the_fake_counted() {
+    let fake = FakeBedrock::start().await;
+    let proxy = start_proxy_with(&fake, FAST, &[("PROXY_API_KEYS", KEYS)]).await;
+    let prom = Prometheus::scraping(proxy.url.trim_start_matches("http://")).await;
+    let cost = send_mix(&fake, &proxy).await;
+    // Sonnet 4: $3 input, $15 output, $0.30 cache reads, $3.75 cache writes per million.
+    assert_eq!(
+        cost, "0.00126",
+        "cache reads and writes priced at their own rates"
+    );
+
+    let q = |promql: &'static str, want: f64| {
+        let prom = &prom;
+        async move { (prom.eventually(promql, want).await, promql) }
+    };
+    let (got, e) = q(
+        r#"sum(bedrock_proxy_requests_total{route!="/metrics"})"#,
+        8.0,
+    )
+    .await;
+    assert_eq!(got, 8.0, "{e}");
+    let calls = fake.request_count() as f64;
+    assert_eq!(calls, 9.0, "the fake answered 9 calls");
+    let (got, e) = q("sum(bedrock_proxy_upstream_requests_total)", 9.0).await;
+    assert_eq!(got, calls, "{e}");
+    for (promql, want) in [
+        (
+            r#"sum(bedrock_proxy_upstream_requests_total{status="429"})"#,
+            1.0,
+        ),
+        (
+            r#"sum(bedrock_proxy_upstream_requests_total{status="400"})"#,
+            1.0,
+        ),
+        (
+            r#"sum(bedrock_proxy_upstream_requests_total{profile="apac",region="ap-northeast-1"})"#,
+            7.0,
+        ),
+        (r#"sum(bedrock_proxy_requests_total{route="/invoke"})"#, 3.0),
+        (
+            r#"sum(bedrock_proxy_requests_total{route="/invoke",status="400"})"#,
+            1.0,
+        ),
+        (
+            r#"sum(bedrock_proxy_requests_total{route="/v1/chat/completions"})"#,
+            2.0,
+        ),
+        (
+            r#"sum(bedrock_proxy_requests_total{route="/model/{modelId}/invoke-with-response-stream",profile="other"})"#,
+            1.0,
+        ),
+        (r#"sum(bedrock_proxy_requests_total{key="ci"})"#, 7.0),
+        (
+            r#"sum(bedrock_proxy_requests_total{key="key2",status="400"})"#,
+            1.0,
+        ),
+        // Prometheus's own scrapes carry no key.
+        (
+            r#"sum(bedrock_proxy_requests_total{key="none"}) > bool 0"#,
+            1.0,
+        ),
+        ("sum(bedrock_proxy_time_to_first_token_seconds_count)", 3.0),
+        (
+            r#"sum(bedrock_proxy_request_duration_seconds_count{route!="/metrics"})"#,
+            8.0,
+        ),
+        ("bedrock_proxy_active_streams", 0.0),
+    ] {
+        let got = prom.eventually(promql, want).await;
+        assert_eq!(got, want, "{promql}");
+    }
+    let reported = fake.reported_tokens();
+    assert_eq!(reported.cache_read, 1000, "{reported:?}");
+    assert_eq!(reported.cache_write, 200, "{reported:?}");
+    assert!(reported.input > 20 && reported.output > 10, "{reported:?}");
+    for (kind, want) in [
+        ("input", reported.input),
+        ("output", reported.output),
+        ("cache_read", reported.cache_read),
+        ("cache_write", reported.cache_write),
+    ] {
+        let promql = format!(r#"sum(bedrock_proxy_tokens_total{{type="{kind}"}})"#);
+        let got = prom
+            .eventually(Box::leak(promql.into_boxed_str()), want as f64)
+            .await;
+        assert_eq!(got, want as f64, "{kind} tokens: Prometheus vs the fake");
+    }
+    // The cost of each model is its tokens at its rates.
+    for (model, rates) in [
+        (SONNET, [3.0, 15.0, 0.30, 3.75]),
+        (HAIKU, [0.25, 1.25, 0.03, 0.30]),
+    ] {
+        let tokens = prom
+            .query(&format!(
+                r#"sum by (type) (bedrock_proxy_tokens_total{{model="{model}"}})"#
+            ))
+            .await;
+        assert!(!tokens.is_empty(), "{model} has tokens");
+        let want: f64 = tokens
+            .iter()
+            .map(|(labels, n)| {
+                let i = ["input", "output", "cache_read", "cache_write"]
+                    .iter()
+                    .position(|t| labels["type"] == *t)
+                    .unwrap();
+                n * rates[i] / 1e6
+            })
+            .sum();
+        let promql = format!(r#"sum(bedrock_proxy_cost_usd_total{{model="{model}"}})"#);
+        let got = prom.query(&promql).await[0].1;
+        assert!((got - want).abs() < 1e-9, "{model}: cost {got} vs {want}");
+    }
+
+    // The scrape itself: no key needed on loopback, promtool-clean, never a secret.
+    let text = proxy.get("/metrics").await.text().await.unwrap();
+    let (ok, printed) = promtool_check(&text);
+    assert!(
+        ok && printed.trim().is_empty(),
+        "promtool: {printed}\n{text}"
+    );
+    assert!(!text.contains("secret"), "{text}");
+    for name in [
+        "requests_total",
+        "request_duration_seconds",
+        "time_to_first_token_seconds",
+        "upstream_requests_total",
+        "tokens_total",
+        "cost_usd_total",
+        "active_streams",
+    ] {
+        assert!(
+            text.contains(&format!("# HELP bedrock_proxy_{name} ")),
+            "{name}: {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn catalog_lookups_and_unknown_labels_are_bounded() {
+    let fake = FakeBedrock::start().await;
+    let proxy = start_proxy_with(&fake, FAST, &[]).await;
+    for _ in 0..2 {
+        let r = proxy.get("/models").await;
+        assert_eq!(r.status(), 200);
+    }
+    // Many unknown paths and direct model ids: one `other` series each, however many.
+    for i in 0..20 {
+        proxy.get(&format!("/nothing/{i}")).await;
+        let body = json!({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5,
+                          "messages": [{"role": "user", "content": "x"}]});
+        proxy
+            .post_json(
+                &format!("/model/anthropic.claude-made-up-{i}-v1:0/invoke"),
+                &body,
+            )
+            .await;
+    }
+    let text = proxy.get("/metrics").await.text().await.unwrap();
+    assert!(
+        text.contains(r#"bedrock_proxy_catalog_requests_total{result="miss"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"bedrock_proxy_catalog_requests_total{result="hit"} 1"#),
+        "{text}"
+    );
+    assert!(!text.contains("made-up"), "{text}");
+    assert!(!text.contains("/nothing"), "{text}");
+    let other_routes = text
+        .lines()
+        .filter(|l| l.starts_with("bedrock_proxy_requests_total{route=\"other\""))
+        .count();
+    assert_eq!(other_routes, 1, "{text}");
+    // Without client keys there is no `key` label.
+    assert!(!text.contains("key=\""), "{text}");
+}
