@@ -272,3 +272,57 @@ async fn catalog_lookups_and_unknown_labels_are_bounded() {
     // Without client keys there is no `key` label.
     assert!(!text.contains("key=\""), "{text}");
 }
+
+#[tokio::test]
+async fn json_access_line_names_the_key_and_counts_tokens_but_never_shows_a_secret() {
+    let fake = FakeBedrock::start().await;
+    let creds = fake.creds();
+    let dir = support::scratch_dir();
+    std::fs::write(
+        dir.path().join(".env"),
+        format!(
+            "AWS_ACCESS_KEY_ID={}\nAWS_SECRET_ACCESS_KEY={}\nAWS_ENDPOINT_URL_BEDROCK_RUNTIME={}\n",
+            creds.access_key,
+            creds.secret_key,
+            fake.url()
+        ),
+    )
+    .unwrap();
+    let vars = [
+        ("PROXY_LOG__FORMAT", "json"),
+        ("PROXY_API_KEYS", "team-a:key-must-not-be-logged"),
+    ];
+    let bin = support::spawn_binary(dir.path(), &vars);
+    let resp = reqwest::Client::new()
+        .post(format!("{}/invoke", bin.url))
+        .header("x-request-id", "req-metrics-1")
+        .bearer_auth("key-must-not-be-logged")
+        .json(&hi())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let usage: Value = resp.json().await.unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let log = bin.log.lock().unwrap().clone();
+    let line: Value = log
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["fields"]["request_id"] == "req-metrics-1")
+        .unwrap_or_else(|| panic!("no JSON access line: {log:?}"));
+    let f = &line["fields"];
+    assert_eq!(f["message"], "request done", "{line}");
+    assert_eq!(f["route"], "/invoke");
+    assert_eq!(f["profile"], "apac");
+    assert_eq!(f["model"], SONNET);
+    assert_eq!(f["key"], "team-a");
+    assert_eq!(f["status"], 200);
+    assert_eq!(f["attempts"], 1);
+    assert_eq!(f["input_tokens"], usage["usage"]["input_tokens"]);
+    assert_eq!(f["output_tokens"], usage["usage"]["output_tokens"]);
+    assert!(f["cost_usd"].as_f64().unwrap() > 0.0, "{line}");
+    let all = log.join("\n");
+    for secret in ["key-must-not-be-logged", creds.secret_key.as_str()] {
+        assert!(!all.contains(secret), "a secret reached the log");
+    }
+}
