@@ -326,3 +326,48 @@ async fn json_access_line_names_the_key_and_counts_tokens_but_never_shows_a_secr
         assert!(!all.contains(secret), "a secret reached the log");
     }
 }
+
+/// The value of the one sample of `metrics` text that starts with `series`, 0 when absent.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(series))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum()
+}
+
+#[tokio::test]
+async fn a_stream_cut_short_still_counts_what_it_reported() {
+    let fake = FakeBedrock::start().await;
+    let proxy = start_proxy_with(&fake, FAST, &[]).await;
+    // message_start, content_block_start, one delta, then an exception.
+    fake.push(Behavior::stream(support::StreamScript {
+        exception_after: Some((3, "modelStreamErrorException".into(), "boom".into())),
+        ..Default::default()
+    }));
+    let r = proxy.post_json("/invoke_stream", &hi()).await;
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("event: error"), "{body}");
+    let reported = fake.reported_tokens();
+    assert!(
+        reported.input > 0,
+        "message_start reported input: {reported:?}"
+    );
+    let text = proxy.get("/metrics").await.text().await.unwrap();
+    let tokens = |kind: &str| {
+        sample(
+            &text,
+            &format!(
+                r#"bedrock_proxy_tokens_total{{profile="apac",model="{SONNET}",type="{kind}"}}"#
+            ),
+        )
+    };
+    assert_eq!(tokens("input"), reported.input as f64, "{text}");
+    assert_eq!(tokens("output"), reported.output as f64, "{text}");
+    assert_eq!(sample(&text, "bedrock_proxy_active_streams"), 0.0, "{text}");
+    assert_eq!(
+        sample(&text, "bedrock_proxy_time_to_first_token_seconds_count{"),
+        1.0,
+        "{text}"
+    );
+}
