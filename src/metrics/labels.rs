@@ -15,7 +15,7 @@ pub const NONE: &str = "none";
 /// A closed set of label values, each shared: looking one up allocates nothing.
 #[derive(Debug)]
 pub struct Bounded {
-    known: HashMap<Box<str>, Arc<str>>,
+    known: HashMap<Box<str>, Arc<str>, rustc_hash::FxBuildHasher>,
     other: Arc<str>,
 }
 

@@ -12,6 +12,7 @@
 
 mod labels;
 mod prices;
+mod series;
 mod tally;
 mod usage;
 
@@ -26,7 +27,7 @@ use prometheus_client::registry::Registry;
 
 pub use labels::OTHER;
 use labels::{AttemptLabels, Bounded, CatalogLabels, CostLabels, RouteLabels};
-use labels::{RequestLabels, TokenLabels, TokenType};
+use labels::{RequestLabels, TokenLabels};
 pub use prices::Prices;
 pub use tally::{current, scope, with_current, StreamGuard, Tally};
 pub use usage::{StreamUsage, Usage};
@@ -58,6 +59,11 @@ pub struct Metrics {
     cost: Family<CostLabels, Counter<f64, AtomicU64>>,
     active_streams: Gauge,
     catalog: Family<CatalogLabels, Counter>,
+    request_series: series::Cache<series::RequestKey, series::RequestSeries>,
+    usage_series: series::Cache<series::UsageKey, series::UsageSeries>,
+    attempt_series: series::Cache<series::AttemptKey, Counter>,
+    /// The shared `none` label value.
+    none: Arc<str>,
     profiles: Bounded,
     models: Bounded,
     regions: Bounded,
@@ -95,6 +101,10 @@ impl Metrics {
             cost: Family::default(),
             active_streams: Gauge::default(),
             catalog: Family::default(),
+            request_series: series::Cache::default(),
+            usage_series: series::Cache::default(),
+            attempt_series: series::Cache::default(),
+            none: Arc::from(labels::NONE),
             profiles,
             models,
             regions,
@@ -161,6 +171,11 @@ impl Metrics {
         &self.prices
     }
 
+    /// The label value of a request that reached no profile.
+    fn none_label(&self) -> Arc<str> {
+        self.none.clone()
+    }
+
     /// The bounded label value of a profile name.
     pub fn profile_label(&self, name: &str) -> Arc<str> {
         self.profiles.get(name)
@@ -183,18 +198,8 @@ impl Metrics {
         // A request that presented no accepted key (an open path, a refusal).
         Some(match index.and_then(|i| self.keys.get(i)) {
             Some(name) => name.clone(),
-            None => Arc::from(labels::NONE),
+            None => self.none.clone(),
         })
-    }
-
-    /// One call to Bedrock (an attempt) and its status.
-    pub fn attempt(&self, profile: &str, region: &str, status: u16) {
-        let labels = AttemptLabels {
-            profile: self.profiles.get(profile),
-            region: self.regions.get(region),
-            status,
-        };
-        self.upstream.get_or_create(&labels).inc();
     }
 
     /// A control-plane lookup answered `hit`, `miss` or `stale` (anything else is ignored).
@@ -215,34 +220,5 @@ impl Metrics {
 
     fn stream_closed(&self) {
         self.active_streams.dec();
-    }
-
-    /// Tokens and cost of a finished request.
-    fn usage(&self, profile: &Arc<str>, model: &Arc<str>, key: &Option<Arc<str>>, u: &Usage) {
-        for (kind, n) in [
-            (TokenType::Input, u.input),
-            (TokenType::Output, u.output),
-            (TokenType::CacheRead, u.cache_read),
-            (TokenType::CacheWrite, u.cache_write),
-        ] {
-            if n > 0 {
-                let labels = TokenLabels {
-                    profile: profile.clone(),
-                    model: model.clone(),
-                    kind,
-                    key: key.clone(),
-                };
-                self.tokens.get_or_create(&labels).inc_by(n);
-            }
-        }
-    }
-
-    fn cost_usd(&self, profile: &Arc<str>, model: &Arc<str>, key: &Option<Arc<str>>, usd: f64) {
-        let labels = CostLabels {
-            profile: profile.clone(),
-            model: model.clone(),
-            key: key.clone(),
-        };
-        self.cost.get_or_create(&labels).inc_by(usd);
     }
 }

@@ -8,7 +8,7 @@ use crate::settings::{Price, Rates};
 /// The configured prices, looked up by model id.
 #[derive(Debug, Default)]
 pub struct Prices {
-    by_model: HashMap<Box<str>, Rates>,
+    by_model: HashMap<Box<str>, Rates, rustc_hash::FxBuildHasher>,
 }
 
 impl Prices {

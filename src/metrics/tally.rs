@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::labels::{RequestLabels, RouteLabels};
+use super::labels::RequestLabels;
 use super::usage::Usage;
 use super::Metrics;
 
@@ -155,31 +155,19 @@ impl Tally {
     fn record(&self, s: &State, elapsed: Duration) {
         let m = &self.metrics;
         // A request that never reached a profile (a model list, a refused key).
-        let none = || Arc::from(super::labels::NONE);
-        let profile = s.profile.as_ref().map_or_else(none, |p| p.0.clone());
-        let key = m.key_label(s.key);
+        let profile = s
+            .profile
+            .as_ref()
+            .map_or_else(|| m.none_label(), |p| p.0.clone());
         let labels = RequestLabels {
             route: s.route,
-            profile: profile.clone(),
+            profile,
             status: s.status,
-            key: key.clone(),
+            key: m.key_label(s.key),
         };
-        m.requests.get_or_create(&labels).inc();
-        let route = RouteLabels {
-            route: s.route,
-            profile: profile.clone(),
-        };
-        m.duration
-            .get_or_create(&route)
-            .observe(elapsed.as_secs_f64());
-        if let Some(t) = s.ttft {
-            m.ttft.get_or_create(&route).observe(t.as_secs_f64());
-        }
+        m.record_request(&labels, elapsed, s.ttft);
         if let Some((model, _)) = &s.model {
-            m.usage(&profile, model, &key, &s.usage);
-            if let Some(c) = s.cost {
-                m.cost_usd(&profile, model, &key, c);
-            }
+            m.record_usage(&labels.profile, model, &labels.key, &s.usage, s.cost);
         }
     }
 

@@ -72,6 +72,10 @@ impl StreamUsage {
         if !Self::may_carry(name, data) {
             return;
         }
+        // The invocation metrics repeat what `message_start` and `message_delta` reported.
+        if name == "message_stop" && self.0.input > 0 && self.0.output > 0 {
+            return;
+        }
         let Ok(wire) = serde_json::from_slice::<Wire>(data) else {
             return;
         };
