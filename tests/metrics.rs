@@ -178,9 +178,7 @@ async fn prometheus_scrapes_what_the_fake_counted() {
         ("cache_write", reported.cache_write),
     ] {
         let promql = format!(r#"sum(bedrock_proxy_tokens_total{{type="{kind}"}})"#);
-        let got = prom
-            .eventually(Box::leak(promql.into_boxed_str()), want as f64)
-            .await;
+        let got = prom.eventually(&promql, want as f64).await;
         assert_eq!(got, want as f64, "{kind} tokens: Prometheus vs the fake");
     }
     // The cost of each model is its tokens at its rates.
