@@ -195,6 +195,7 @@ impl ProxyBuilder {
         );
         let routing = config.routing.clone();
         let names = ModelNames::new(&config.models);
+        let metrics = Arc::new(crate::metrics::Metrics::new(&config));
         Ok(App {
             config,
             pipeline: Arc::new(Pipeline {
@@ -204,6 +205,7 @@ impl ProxyBuilder {
                 limiter,
                 routing,
                 names,
+                metrics,
             }),
         })
     }
@@ -220,8 +222,11 @@ fn for_profile<T: ?Sized>(extra: &[(Option<String>, Arc<T>)], name: &str) -> Vec
 
 impl App {
     /// The whole HTTP application as a poem endpoint (for embedding in a larger poem app).
+    /// `/metrics` asks for a client key (when keys are configured) unless
+    /// `metrics.public` is set; use [`App::serve`] or [`App::bind`] to have a loopback
+    /// listener serve it without one.
     pub fn endpoint(&self) -> impl poem::Endpoint {
-        crate::http::app(self.pipeline.clone(), &self.config)
+        crate::http::app(self.pipeline.clone(), &self.config, false)
     }
 
     /// The OpenAPI document as JSON.
@@ -273,8 +278,12 @@ impl App {
                 .check_exposure(&addr)
                 .map_err(StartError::Setup)?;
         }
+        // On a loopback address `/metrics` needs no client key.
+        let loopback = listener
+            .local_addr()
+            .is_ok_and(|addr| addr.ip().is_loopback());
         let acceptor = NoDelay(TcpAcceptor::from_tokio(listener).map_err(StartError::Serve)?);
-        let endpoint = self.endpoint();
+        let endpoint = crate::http::app(self.pipeline.clone(), &self.config, loopback);
         poem::Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(endpoint, shutdown, Some(grace))
             .await

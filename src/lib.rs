@@ -11,7 +11,8 @@
 //!    control-plane clients, event streams); [`transform`]: the plugin traits, chains,
 //!    registry and built-ins; `auth`: reading client API keys from headers.
 //! 4. `catalog`: the moka cache of control-plane answers; [`convert`]: pure dialect
-//!    converters (OpenAI Chat Completions and embeddings ⇄ Bedrock).
+//!    converters (OpenAI Chat Completions and embeddings ⇄ Bedrock); [`metrics`]: the
+//!    Prometheus registry, usage and cost accounting, the per-request tally.
 //! 5. `core`: profiles, router, resilience and the one pipeline (`Pipeline::execute`).
 //! 6. `http`: the poem route tree, one group per front end with its own dialect.
 //! 7. `app`: [`ProxyBuilder`] and [`App`], for `main` and for embedding.
@@ -31,6 +32,7 @@ pub mod convert;
 pub(crate) mod core;
 pub mod error;
 pub(crate) mod http;
+pub mod metrics;
 pub mod settings;
 pub mod transform;
 

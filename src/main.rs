@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bedrock_proxy::config::{process_env, Config, Sources};
+use bedrock_proxy::settings::LogFormat;
 use bedrock_proxy::transform::ProfileChains;
 use bedrock_proxy::ProxyBuilder;
 
@@ -68,7 +69,7 @@ fn parse_args() -> Result<Option<Args>, String> {
     Ok(Some(args))
 }
 
-fn init_tracing() {
+fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // aws-sigv4 traces canonical requests and signing parameters at trace level: never log them.
@@ -76,10 +77,14 @@ fn init_tracing() {
         .add_directive("aws_sigv4=off".parse().expect("static directive"))
         .add_directive("aws_smithy_runtime=warn".parse().expect("static directive"))
         .add_directive("aws_config=warn".parse().expect("static directive"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        // One JSON object per line; the span's fields (request id, route) ride along.
+        LogFormat::Json => builder.json().with_current_span(true).init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .init(),
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM; in-flight requests and streams then get `grace`.
@@ -166,12 +171,12 @@ async fn run(args: Args) -> Result<(), String> {
             return Err(format!("cannot read .env: {e}"));
         }
     }
-    init_tracing();
     let config = Config::load(&Sources {
         config_path: args.config,
         env: &process_env,
     })
     .map_err(|e| e.to_string())?;
+    init_tracing(config.log.format);
     if args.check {
         // Building the transformer chains validates their names and options.
         let chains = ProxyBuilder::new(config.clone())

@@ -25,8 +25,8 @@ pub use crate::settings::{
     ServerConfig, TransformerSpec,
 };
 pub use raw::{
-    RawAuth, RawChain, RawConfig, RawLimits, RawModels, RawProfile, RawRetry, RawRetryOverride,
-    RawRouting, RawServer, RawUpstream,
+    RawAuth, RawChain, RawConfig, RawLimits, RawLog, RawMetrics, RawModels, RawPrice, RawProfile,
+    RawRetry, RawRetryOverride, RawRouting, RawServer, RawUpstream,
 };
 
 /// How the configuration reads the environment: `Some(value)` for a variable that is set.

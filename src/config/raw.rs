@@ -26,6 +26,10 @@ pub struct RawConfig {
     #[serde(default)]
     pub auth: RawAuth,
     #[serde(default)]
+    pub metrics: RawMetrics,
+    #[serde(default)]
+    pub log: RawLog,
+    #[serde(default)]
     pub profiles: BTreeMap<String, RawProfile>,
     /// The default request chain (`[[request_transformers]]`); see [`RawChain`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -182,6 +186,62 @@ pub struct RawAuth {
     pub open_paths: Vec<String>,
 }
 
+/// `GET /metrics` and the price table behind `bedrock_proxy_cost_usd_total`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMetrics {
+    /// Serve `GET /metrics`.
+    pub enabled: bool,
+    /// Serve `/metrics` without a client key on a non-loopback address.
+    pub public: bool,
+    /// Add the built-in Claude price table for the models `prices` does not name.
+    pub default_prices: bool,
+    /// `[[metrics.prices]]`: one model's USD per million tokens of each type.
+    pub prices: Vec<RawPrice>,
+}
+
+/// One model's prices, USD per million tokens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrice {
+    pub model: String,
+    pub input: f64,
+    pub output: f64,
+    /// Prompt-cache reads; 0 when not written.
+    #[serde(default)]
+    pub cache_read: f64,
+    /// Prompt-cache writes; 0 when not written.
+    #[serde(default)]
+    pub cache_write: f64,
+}
+
+/// Log output.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLog {
+    /// `text` or `json`.
+    pub format: String,
+}
+
+impl Default for RawMetrics {
+    fn default() -> Self {
+        RawMetrics {
+            enabled: true,
+            public: false,
+            default_prices: true,
+            prices: Vec::new(),
+        }
+    }
+}
+
+impl Default for RawLog {
+    fn default() -> Self {
+        RawLog {
+            format: "text".into(),
+        }
+    }
+}
+
 impl Default for RawServer {
     fn default() -> Self {
         RawServer {
@@ -268,6 +328,8 @@ impl Default for RawConfig {
             retry: RawRetry::default(),
             limits: RawLimits::default(),
             auth: RawAuth::default(),
+            metrics: RawMetrics::default(),
+            log: RawLog::default(),
             profiles,
             request_transformers: None,
             response_transformers: None,

@@ -8,6 +8,7 @@
 //! - [`prepare`]: the client's body checked and run through a profile's request chain.
 //! - [`stream`]: a started stream shaped for front ends (response chain, slot held, re-encoding).
 
+mod metered;
 pub mod names;
 pub mod pipeline;
 pub mod prepare;

@@ -12,6 +12,7 @@ use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
+use super::metered;
 use super::prepare::{self, context, Prepared};
 use super::stream::{self, StreamItem};
 use crate::bedrock::{
@@ -23,6 +24,7 @@ use crate::core::profiles::{Profile, Profiles};
 use crate::core::resilience::{self, Answered, Attempts, UpstreamLimiter};
 use crate::core::router::{for_count_tokens, Routed};
 use crate::error::{ApiError, AttemptError, ProxyError, StreamError};
+use crate::metrics::Metrics;
 use crate::settings::RoutingConfig;
 
 /// Shared state of a running proxy.
@@ -38,6 +40,8 @@ pub struct Pipeline {
     pub routing: RoutingConfig,
     /// Anthropic API model names resolved from the catalog, and betas refused per model.
     pub names: ModelNames,
+    /// What the proxy counts (`GET /metrics`) and the price table.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The client's body, as the front end hands it over.
@@ -137,8 +141,18 @@ impl Pipeline {
         }
     }
 
-    /// Run one call: retries, fallback profiles, the concurrency cap, both chains.
+    /// Run one call: retries, fallback profiles, the concurrency cap, both chains. Where it
+    /// ended, and Bedrock's usage, go to the request's tally.
     pub async fn execute(&self, call: Call<'_>) -> Result<Answer, ApiError> {
+        let result = self.dispatch(call).await;
+        match &result {
+            Ok(answer) => metered::answered(&answer.profile, answer.attempts),
+            Err(e) => metered::failed(e),
+        }
+        result
+    }
+
+    async fn dispatch(&self, call: Call<'_>) -> Result<Answer, ApiError> {
         let start = if call.op == Operation::CountTokens {
             for_count_tokens(&call.profile)
         } else {
@@ -197,6 +211,7 @@ impl Pipeline {
             ..
         } = answered;
         let in_profile = |e: ProxyError| e.in_profile(&profile.name).with_attempts(attempts);
+        metered::whole(&profile, call.op, &out.body);
         if !profile.response_chain.is_empty() && call.op != Operation::CountTokens {
             out.body = respond(&profile, call, legacy_form, &out.body).map_err(in_profile)?;
         }
@@ -231,6 +246,7 @@ impl Pipeline {
             legacy_form,
         };
         let items = stream::shape(events, &profile, shaping, permit);
+        let items = metered::events(items, &profile);
         Ok(Answer {
             profile,
             attempts,
@@ -252,13 +268,14 @@ impl Pipeline {
             permit,
             ..
         } = self.run(start, call, Relay).await?;
+        let body = metered::relay(stream::hold_until_end(out.body, permit), &profile, call.op);
         Ok(Answer {
             profile,
             attempts,
             status: out.status,
             content_type: out.content_type,
             headers: out.headers,
-            body: AnswerBody::Raw(stream::hold_until_end(out.body, permit)),
+            body: AnswerBody::Raw(body),
         })
     }
 }

@@ -234,7 +234,13 @@ async fn on_profile<A: Attempts>(
             attempt: n,
             max_attempts: policy.max_attempts,
         };
-        match call.attempt(profile, prepared.body.clone(), number).await {
+        let result = call.attempt(profile, prepared.body.clone(), number).await;
+        let status = result.as_ref().map_or_else(|e| e.error.status(), |_| 200);
+        crate::metrics::with_current(|t| {
+            t.metrics()
+                .attempt(&profile.name, &profile.settings.region, status)
+        });
+        match result {
             Ok(value) => return Ok(value),
             Err(e) => {
                 let again = retryable(&e);

@@ -13,7 +13,7 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 
 /// The response headers a page may read: the request id and the proxy's routing headers.
 const EXPOSED: &str =
-    "x-request-id, x-proxy-profile, x-proxy-attempts, x-amzn-requestid, retry-after";
+    "x-request-id, x-proxy-profile, x-proxy-attempts, x-proxy-cost-usd, x-amzn-requestid, retry-after";
 /// The methods the API's routes answer.
 const METHODS: &str = "GET, POST, OPTIONS";
 /// How long a browser may cache a preflight answer (seconds).

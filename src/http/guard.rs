@@ -67,10 +67,12 @@ fn check_key(settings: &GuardSettings, req: &Request) -> Result<(), ProxyError> 
         ));
     }
     // Check every presented key, without stopping at the first match.
-    let accepted = presented
+    let matched = presented
         .iter()
-        .fold(false, |ok, key| keys.accepts(key) | ok);
-    if accepted {
+        .fold(None, |found, key| keys.matched(key).or(found));
+    if let Some(index) = matched {
+        // Metrics and the access log name the key that was used (never the key itself).
+        crate::metrics::with_current(|t| t.set_key(index));
         Ok(())
     } else {
         Err(ProxyError::Unauthorized("the API key is not valid".into()))

@@ -1,5 +1,6 @@
-//! Per-request middleware. `observe` wraps the whole tree: request id, tracing span, access
-//! log, and the last word on any error no route group rendered.
+//! Per-request middleware. `observe` wraps the whole tree: request id, tracing span, the
+//! request's metrics tally (whose end is the access-log line), `x-proxy-cost-usd`, and the
+//! last word on any error no route group rendered.
 //! `Speak` wraps each route group: it renders that group's errors (its own, poem-openapi's
 //! parse errors, the guard's refusals, unknown paths under its prefix, panics) in its dialect.
 //!
@@ -8,17 +9,21 @@
 //! logged (they may hold credentials or API keys).
 
 use std::panic::AssertUnwindSafe;
-use std::time::Instant;
 
 use futures_util::FutureExt;
 use poem::http::HeaderValue;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use tracing::Instrument;
 
-use super::render::{Dialect, PROFILE_HEADER};
+use super::frontends::models::CACHE_HEADER;
+use super::render::Dialect;
+use super::telemetry::route_template;
 use crate::error::{ApiError, ProxyError};
+use crate::metrics::{self, Metrics, Tally};
 
 pub const REQUEST_ID: &str = "x-request-id";
+/// Response header of a whole answer whose model is priced: what it cost, in US dollars.
+pub const COST_HEADER: &str = "x-proxy-cost-usd";
 
 /// This request's id, for error bodies (set by `observe`).
 #[derive(Debug, Clone)]
@@ -100,7 +105,7 @@ impl<E: Endpoint> Endpoint for Spoken<E> {
                     .downcast_ref::<ApiError>()
                     .and_then(|a| a.profile.as_deref())
                 {
-                    tracing::Span::current().record("profile", p);
+                    metrics::with_current(|t| t.routed(p, None, 0));
                 }
                 Ok(self.speak.dialect.error_response(&err, &id))
             }
@@ -108,48 +113,77 @@ impl<E: Endpoint> Endpoint for Spoken<E> {
     }
 }
 
-pub async fn observe<E: Endpoint>(ep: std::sync::Arc<E>, mut req: Request) -> Result<Response> {
+pub async fn observe<E: Endpoint>(
+    ep: std::sync::Arc<E>,
+    mut req: Request,
+    metrics: std::sync::Arc<Metrics>,
+) -> Result<Response> {
     let id = request_id(&req);
+    let route = route_template(req.uri().path());
+    let tally = Tally::new(metrics, &id, route);
     req.set_data(RequestId(id.clone()));
     let span = tracing::info_span!(
         "request",
         request_id = %id,
         method = %req.method(),
-        path = %req.uri().path(),
-        profile = tracing::field::Empty,
-        status = tracing::field::Empty,
-        latency_ms = tracing::field::Empty,
+        route = route,
     );
-    let started = Instant::now();
     // Route groups render their own errors; this catches what falls outside every group.
-    let mut response = match ep.call(req).instrument(span.clone()).await {
+    let call = metrics::scope(tally.clone(), ep.call(req).instrument(span));
+    let mut response = match call.await {
         Ok(r) => r.into_response(),
         Err(err) => Dialect::Proxy.error_response(&err, &id),
     };
-    finish(&span, &response, started);
+    finish(&tally, &mut response);
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, v);
     }
+    // The access-log line is written when the tally is let go: here, or when a stream ends.
     Ok(response)
 }
 
-/// The access log line: profile, status, latency.
-fn finish(span: &tracing::Span, response: &Response, started: Instant) {
-    if let Some(p) = response
+/// What the response tells the tally: the status, a catalog lookup; and the cost header when
+/// the whole answer's usage is known.
+fn finish(tally: &Tally, response: &mut Response) {
+    tally.set_status(response.status().as_u16());
+    if let Some(result) = response
         .headers()
-        .get(PROFILE_HEADER)
+        .get(CACHE_HEADER)
         .and_then(|v| v.to_str().ok())
     {
-        span.record("profile", p);
+        tally.metrics().catalog(result);
     }
-    let status = response.status().as_u16();
-    span.record("status", status);
-    span.record("latency_ms", started.elapsed().as_secs_f64() * 1000.0);
-    span.in_scope(|| {
-        if status >= 500 {
-            tracing::warn!("request failed");
-        } else {
-            tracing::info!("request done");
+    if tally.is_deferred() {
+        return;
+    }
+    if let Some(usd) = tally.cost_usd() {
+        if let Ok(v) = HeaderValue::from_str(&format_usd(usd)) {
+            response.headers_mut().insert(COST_HEADER, v);
         }
-    });
+    }
+}
+
+/// Dollars with at most nine decimals, trailing zeros dropped (`0.000123`).
+fn format_usd(usd: f64) -> String {
+    let fixed = format!("{usd:.9}");
+    let trimmed = fixed.trim_end_matches('0').trim_end_matches('.');
+    if trimmed.is_empty() {
+        "0".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_usd;
+
+    #[test]
+    fn costs_are_short_decimals() {
+        assert_eq!(format_usd(0.000123), "0.000123");
+        assert_eq!(format_usd(0.0000450000000001), "0.000045");
+        assert_eq!(format_usd(1.5), "1.5");
+        assert_eq!(format_usd(0.0), "0");
+        assert_eq!(format_usd(2.0), "2");
+    }
 }

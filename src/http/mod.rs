@@ -18,6 +18,7 @@ mod params;
 mod payload;
 pub mod render;
 mod sse;
+mod telemetry;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,9 +145,11 @@ pub fn openapi(
 }
 
 /// The whole application as one poem endpoint. Each group is behind the guard and renders
-/// its errors in its dialect; what matches no group is the proxy's own.
-pub fn app(state: Arc<Pipeline>, config: &Config) -> impl Endpoint {
+/// its errors in its dialect; what matches no group is the proxy's own. `GET /metrics`
+/// (when enabled) asks for a client key unless served on `loopback` or `metrics.public`.
+pub fn app(state: Arc<Pipeline>, config: &Config, loopback: bool) -> impl Endpoint {
     let keepalive = config.server.stream_keepalive;
+    let metrics = state.metrics.clone();
     let f = FrontEnds::new(state.clone(), keepalive);
     let settings = guard::GuardSettings {
         auth: Arc::new(config.auth.clone()),
@@ -174,7 +177,17 @@ pub fn app(state: Arc<Pipeline>, config: &Config) -> impl Endpoint {
         default_json: true,
     };
     let openai = group(boxed(service(f.openai())), Speak::new(Dialect::OpenAi));
-    Route::new()
+    let scrape = boxed(poem::get(telemetry::scrape(metrics.clone())));
+    let scrape = if loopback || config.metrics.public {
+        Arc::new(scrape.with(Speak::new(Dialect::Proxy)).boxed())
+    } else {
+        group(scrape, Speak::new(Dialect::Proxy))
+    };
+    let mut routes = Route::new();
+    if config.metrics.enabled {
+        routes = routes.at("/metrics", scrape);
+    }
+    routes
         .nest_no_strip("/v1/chat", openai.clone())
         .nest_no_strip("/v1/embeddings", openai)
         .nest_no_strip(
@@ -190,7 +203,7 @@ pub fn app(state: Arc<Pipeline>, config: &Config) -> impl Endpoint {
         .nest("/", group(boxed(own), Speak::new(Dialect::Proxy)))
         .with(allow)
         .with(cors::Cors::new(&config.server.cors_allowed_origins))
-        .around(middleware::observe)
+        .around(move |ep, req| middleware::observe(ep, req, metrics.clone()))
 }
 
 fn boxed(ep: impl IntoEndpoint<Endpoint: 'static>) -> poem::endpoint::BoxEndpoint<'static> {

@@ -7,16 +7,20 @@ mod auth;
 mod chains;
 mod error;
 mod limits;
+mod metrics;
 mod models;
 mod profile;
 mod retry;
 mod routing;
 mod server;
 
-pub use auth::{ApiKeys, AuthConfig};
+pub use auth::{positional_name, ApiKeys, AuthConfig};
 pub use chains::{ChainSpecs, TransformerSpec};
 pub use error::ConfigError;
 pub use limits::LimitsConfig;
+pub use metrics::{
+    default_prices, LogConfig, LogFormat, MetricsConfig, Price, Rates, DEFAULT_PRICES,
+};
 pub use models::ModelsConfig;
 pub use profile::{ProfileConfig, Timeouts};
 pub use retry::RetryPolicy;
@@ -38,4 +42,7 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The default transformer chains, for profiles that do not write their own.
     pub transformers: ChainSpecs,
+    /// `/metrics` and the price table.
+    pub metrics: MetricsConfig,
+    pub log: LogConfig,
 }

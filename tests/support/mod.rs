@@ -6,6 +6,7 @@
 #[allow(unused_imports)]
 pub use fake_bedrock as fake;
 
+pub mod prometheus;
 pub mod py;
 #[allow(unused_imports)]
 pub use py::{py, run_py, PY_TIMEOUT};

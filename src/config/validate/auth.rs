@@ -5,7 +5,7 @@ use figment::Figment;
 use super::invalid;
 use crate::config::layers::origin;
 use crate::config::{RawAuth, ReadEnv};
-use crate::settings::{ApiKeys, AuthConfig, ConfigError};
+use crate::settings::{positional_name, ApiKeys, AuthConfig, ConfigError};
 
 /// `[auth]` plus the client API keys from `PROXY_API_KEYS` and the key file.
 pub(super) fn auth(
@@ -17,7 +17,9 @@ pub(super) fn auth(
     if let Some(file) = key_file(figment, raw, env) {
         keys.extend(file_keys(&file)?);
     }
-    check_keys(&keys)?;
+    let keys = named_keys(keys)?;
+    let secrets: Vec<String> = keys.iter().map(|(_, k)| k.clone()).collect();
+    check_keys(&secrets)?;
     for (i, path) in raw.open_paths.iter().enumerate() {
         if !path.starts_with('/') {
             return Err(invalid(
@@ -28,10 +30,41 @@ pub(super) fn auth(
         }
     }
     Ok(AuthConfig {
-        keys: ApiKeys::new(&keys),
+        keys: ApiKeys::named(&keys),
         allow_unauthenticated: raw.allow_unauthenticated,
         open_paths: raw.open_paths.clone(),
     })
+}
+
+/// Whether `name` may name a key: 1–64 characters of `A–Z a–z 0–9 _ . -`.
+fn valid_key_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
+/// Each entry as `(name, secret)`: `name:secret` where the part before the first `:` is a
+/// valid name, else the whole entry is the secret, named by its position (`key1`, …). Names
+/// are unique; a problem is reported without showing any secret.
+pub(super) fn named_keys(entries: Vec<String>) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut keys: Vec<(String, String)> = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.into_iter().enumerate() {
+        let key = match entry.split_once(':') {
+            Some((name, secret)) if valid_key_name(name) && !secret.is_empty() => {
+                (name.to_string(), secret.to_string())
+            }
+            _ => (positional_name(i), entry),
+        };
+        if keys.iter().any(|(n, _)| *n == key.0) {
+            return Err(ConfigError::Parse(format!(
+                "two client API keys are named '{}': give each key its own name",
+                key.0
+            )));
+        }
+        keys.push(key);
+    }
+    Ok(keys)
 }
 
 /// The comma-separated keys of `PROXY_API_KEYS`; set, it must hold at least one.
@@ -120,4 +153,41 @@ fn check_keys(keys: &[String]) -> Result<(), ConfigError> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::named_keys;
+
+    fn names(entries: &[&str]) -> Vec<(String, String)> {
+        named_keys(entries.iter().map(|e| e.to_string()).collect()).unwrap()
+    }
+
+    #[test]
+    fn keys_are_named_by_prefix_or_position() {
+        let keys = names(&["ci:s3cret", "plainsecret", "alice:a:b", "bad/name:x"]);
+        let got: Vec<(&str, &str)> = keys.iter().map(|(n, k)| (&**n, &**k)).collect();
+        assert_eq!(
+            got,
+            [
+                ("ci", "s3cret"),
+                ("key2", "plainsecret"),
+                ("alice", "a:b"),
+                ("key4", "bad/name:x"),
+            ]
+        );
+        // `name:` with nothing after it is a secret, not an empty named key.
+        assert_eq!(names(&["ci:"])[0], ("key1".into(), "ci:".into()));
+    }
+
+    #[test]
+    fn duplicate_names_are_refused_without_showing_a_secret() {
+        let err = named_keys(vec!["ci:one-secret".into(), "ci:two-secret".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("'ci'"), "{err}");
+        assert!(!err.contains("secret"), "{err}");
+        // A positional name taken by an explicit one is a clash too.
+        assert!(named_keys(vec!["key2:x".into(), "y".into()]).is_err());
+    }
 }

@@ -4,6 +4,7 @@
 mod auth;
 mod chains;
 mod limits;
+mod metrics;
 mod models;
 mod profiles;
 mod retry;
@@ -51,7 +52,11 @@ pub(super) fn validate(
         raw.request_transformers.as_ref(),
         raw.response_transformers.as_ref(),
     )?;
+    let metrics = metrics::metrics(figment, &raw.metrics)?;
+    let log = metrics::log(figment, &raw.log)?;
     Ok(Config {
+        metrics,
+        log,
         server,
         models,
         routing,

@@ -14,6 +14,7 @@ use crate::script::{Behavior, StreamScript};
 use crate::server::{lock, Recorded, Shared};
 use crate::sigv4::{self, SigError, SigInfo};
 use crate::stream::{script_events, StreamKind};
+use crate::tokens::Tokens;
 use crate::{BEDROCK_ERROR_NS, CORAL_ERROR_NS};
 
 /// A JSON response to send.
@@ -207,6 +208,11 @@ impl Shared {
             headers.push(("x-amzn-RequestId".to_string(), request_id.to_string()));
         }
         headers.extend(reply.headers);
+        if (200..300).contains(&reply.status) {
+            if let Some(usage) = reply.body.get("usage") {
+                self.report(Tokens::of_usage(usage));
+            }
+        }
         let body = reply.body.to_string();
         write_response(conn, reply.status, &headers, body.as_bytes(), close).await
     }

@@ -101,6 +101,7 @@ mod runtime;
 mod script;
 mod server;
 mod stream;
+mod tokens;
 
 #[cfg(test)]
 mod selftest;
@@ -119,6 +120,7 @@ pub use runtime::{
 pub use script::{Behavior, StreamScript};
 pub use server::{FakeBedrock, Recorded};
 pub use sigv4::{FakeCreds, SigError, SigInfo};
+pub use tokens::Tokens;
 
 /// `x-amzn-ErrorType` namespace for Bedrock service errors.
 pub const BEDROCK_ERROR_NS: &str = "http://internal.amazon.com/coral/com.amazonaws.bedrock/";

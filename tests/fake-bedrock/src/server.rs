@@ -17,6 +17,7 @@ use crate::control::ExtraModel;
 use crate::http::{write_response, Conn};
 use crate::script::Behavior;
 use crate::sigv4::{self, FakeCreds, SigInfo};
+use crate::tokens::Tokens;
 
 /// One request as the fake received it.
 #[derive(Clone, Debug)]
@@ -66,6 +67,8 @@ pub(crate) struct Shared {
     connections: AtomicUsize,
     stream_disconnects: AtomicUsize,
     counter: AtomicU64,
+    /// Tokens reported in answers so far (see `tokens`).
+    reported: Mutex<Tokens>,
 }
 
 struct AbortOnDrop(JoinHandle<()>);
@@ -112,6 +115,7 @@ impl FakeBedrock {
             connections: AtomicUsize::new(0),
             stream_disconnects: AtomicUsize::new(0),
             counter: AtomicU64::new(0),
+            reported: Mutex::new(Tokens::default()),
         });
         let accept_shared = shared.clone();
         let task = tokio::spawn(async move {
@@ -193,6 +197,12 @@ impl FakeBedrock {
 
     pub fn last(&self) -> Option<Recorded> {
         lock(&self.shared.requests).last().cloned()
+    }
+
+    /// The tokens reported so far, by type, in every successful JSON answer's `usage` and
+    /// every stream event written (see [`Tokens`]).
+    pub fn reported_tokens(&self) -> Tokens {
+        *lock(&self.shared.reported)
     }
 
     pub fn request_count(&self) -> usize {
@@ -345,6 +355,11 @@ impl Shared {
             shared: self,
             model,
         }
+    }
+
+    /// Count tokens the fake reported in an answer.
+    pub(crate) fn report(&self, tokens: Tokens) {
+        lock(&self.reported).add(tokens);
     }
 
     /// Count a response abandoned because the peer went away.

@@ -12,6 +12,7 @@ use crate::eventstream;
 use crate::http::Conn;
 use crate::script::StreamScript;
 use crate::server::Shared;
+use crate::tokens::Tokens;
 
 /// How the events of a stream are framed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +97,7 @@ impl Shared {
             return false;
         }
         let mut pending = Pending::default();
+        let mut reported = Tokens::default();
         for i in 0..=events.len() {
             if let Some(done) = self
                 .before_event(conn, script, &mut pending, i, close)
@@ -111,6 +113,9 @@ impl Shared {
                 self.disconnect();
                 return false;
             }
+            let seen = reported.max(Tokens::of_event(event));
+            self.report(seen.since(reported));
+            reported = seen;
             if !script.pause_between.is_zero()
                 && i + 1 < events.len()
                 && (flush_pending(conn, &mut pending.bytes).await.is_err()
