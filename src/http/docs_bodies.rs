@@ -242,8 +242,10 @@ impl BodySchema for MessagesBody {
             (
                 "anthropic_beta",
                 inline(MetaSchema {
-                    one_of: vec![string(), inline(array_of(string()))],
-                    description: Some("Beta flags; joined with the `anthropic-beta` header."),
+                    // `null` (as absent) rides on the string branch: OpenAPI 3.0's `nullable`
+                    // needs a `type` beside it.
+                    any_of: vec![nullable(MetaSchema::new("string")), inline(array_of(string()))],
+                    description: Some("Beta flags (a list, or a comma-separated string); joined with the `anthropic-beta` header, then filtered to the ones Bedrock accepts."),
                     ..MetaSchema::ANY
                 }),
             ),

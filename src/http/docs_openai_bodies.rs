@@ -151,7 +151,7 @@ fn response_format() -> MetaSchemaRef {
             (
                 "name",
                 inline(MetaSchema {
-                    min_length: Some(1),
+                    description: Some("Must not be empty when `type` is `json_schema`."),
                     ..MetaSchema::new("string")
                 }),
             ),
