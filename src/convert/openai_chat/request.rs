@@ -209,6 +209,8 @@ fn tool_config(
     let names: Vec<&str> = declared.iter().map(|(n, _)| n.as_str()).collect();
     let synthesized = synthesized_tools(conv, &names);
     if declared.is_empty() {
+        // Still checked, so a malformed `tool_choice` is a 400 with or without `tools`.
+        tool_choice(req, &names, opts.model_is_claude)?;
         let config = json!({ "tools": synthesized });
         return Ok((!synthesized.is_empty()).then_some(ToolSetup {
             config,

@@ -55,6 +55,14 @@ fn bad_tool_choice_and_types_are_400() {
     );
     let e = err(with(json!({"tools": [{"type": "code_interpreter"}]})));
     assert_eq!(e.param.as_deref(), Some("tools[0].type"));
+    // Without `tools`, a malformed tool_choice is still refused; a plain mode is harmless.
+    let e = err(with(
+        json!({"tool_choice": {"type": "AAA", "function": {"name": "a"}}}),
+    ));
+    assert_eq!(e.param.as_deref(), Some("tool_choice.type"));
+    assert!(body(with(json!({"tool_choice": "auto"})))
+        .get("toolConfig")
+        .is_none());
 }
 
 #[test]
