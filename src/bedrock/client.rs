@@ -5,6 +5,7 @@
 //! timeout, a time-to-first-byte timeout on the response headers, and an idle timeout between
 //! body chunks; never one total-request timeout.
 
+use super::target::Target;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
@@ -41,6 +42,25 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// Every operation, in `index` order.
+    pub const ALL: [Operation; 5] = [
+        Operation::Invoke,
+        Operation::InvokeStream,
+        Operation::Converse,
+        Operation::ConverseStream,
+        Operation::CountTokens,
+    ];
+
+    pub(super) fn index(self) -> usize {
+        match self {
+            Operation::Invoke => 0,
+            Operation::InvokeStream => 1,
+            Operation::Converse => 2,
+            Operation::ConverseStream => 3,
+            Operation::CountTokens => 4,
+        }
+    }
+
     /// The last path segment: `/model/{id}/{this}`.
     pub fn path_suffix(self) -> &'static str {
         match self {
@@ -90,20 +110,6 @@ pub struct StreamOutput {
     pub upstream_request_id: Option<String>,
     /// Model events in order; ends after the last one, or with one `Err`.
     pub events: BoxStream<'static, Result<Bytes, StreamError>>,
-}
-
-/// Where one runtime call goes: the endpoint, the model id, the region signed for, whose
-/// credentials sign it and how long it may take. Plain data: the proxy's profiles build one
-/// each, once; the client knows nothing of profiles.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Target {
-    /// bedrock-runtime base URL, without a trailing slash.
-    pub endpoint: String,
-    pub model_id: String,
-    pub region: String,
-    /// Named AWS profile for credentials, if any.
-    pub aws_profile: Option<String>,
-    pub timeouts: Timeouts,
 }
 
 /// Which attempt of a call this is, and the id shared by all attempts of one client request.
@@ -163,6 +169,9 @@ impl BedrockClient {
                     .connect_timeout(t)
                     .pool_idle_timeout(Duration::from_secs(90))
                     .tcp_nodelay(true)
+                    // Bedrock does not redirect; following redirects costs a URL parse per
+                    // request and would send a signed request somewhere unsigned for.
+                    .redirect(reqwest::redirect::Policy::none())
                     .user_agent(concat!("bedrock-proxy/", env!("CARGO_PKG_VERSION")))
                     .build()
                     .map_err(|e| ProxyError::Internal(format!("HTTP client: {e}")))?;
@@ -189,8 +198,11 @@ impl BedrockClient {
         number: AttemptNumber,
         extra: &ExtraHeaders,
     ) -> Result<reqwest::Response, AttemptError> {
-        let url = model_url(&target.endpoint, &target.model_id, op)
-            .map_err(AttemptError::before_response)?;
+        let url = match target.urls.get(op) {
+            Some(url) => url.clone(),
+            None => model_url(&target.endpoint, &target.model_id, op)
+                .map_err(AttemptError::before_response)?,
+        };
         let mut headers = HeaderMap::new();
         // As the AWS SDKs do: one id for all attempts of a call, and the attempt number. Both
         // are signed, so every attempt carries a signature of its own.

@@ -9,10 +9,11 @@ pub mod credentials;
 pub mod eventstream;
 mod read;
 pub mod signing;
+mod target;
 pub mod types;
 
 pub use client::{
     AttemptNumber, BedrockClient, ExtraHeaders, InvokeOutput, Operation, RawOutput, StreamOutput,
-    Target,
 };
 pub use credentials::CredentialStore;
+pub use target::{ModelUrls, Target};

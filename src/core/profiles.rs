@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::bedrock::control::{ControlTarget, Scope};
-use crate::bedrock::Target;
+use crate::bedrock::{ModelUrls, Target};
 use crate::error::ProxyError;
 use crate::settings::{ModelsConfig, ProfileConfig};
 use crate::transform::{RequestChain, ResponseChain};
@@ -32,6 +32,7 @@ impl Profile {
         response_chain: ResponseChain,
     ) -> Profile {
         let target = Target {
+            urls: ModelUrls::new(&settings.runtime_endpoint, &settings.model_id),
             endpoint: settings.runtime_endpoint.clone(),
             model_id: settings.model_id.clone(),
             region: settings.region.clone(),
