@@ -1,11 +1,14 @@
 //! AWS naming rules, as plain functions of strings: region names, Bedrock ARNs, cross-region
-//! inference geographies and the credential of a client's SigV4 `Authorization` header.
+//! inference geographies and the credential of a client's SigV4 `Authorization` header; and
+//! Bedrock's token `Usage`, the one plain type every surface's counts come in.
 //!
 //! The bottom of the crate: nothing here imports another module of it.
 
 mod geography;
+mod usage;
 
 pub use geography::{foundation_model_id, Geography};
+pub use usage::Usage;
 
 /// `xx-name-N`, e.g. `eu-central-1`, `us-gov-west-1`.
 pub fn valid_region(region: &str) -> bool {

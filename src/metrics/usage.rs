@@ -11,38 +11,9 @@
 
 use serde::Deserialize;
 
-/// Tokens of one request, by type.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Usage {
-    pub input: u64,
-    pub output: u64,
-    pub cache_read: u64,
-    pub cache_write: u64,
-}
+pub use crate::aws::Usage;
 
 impl Usage {
-    pub fn is_empty(&self) -> bool {
-        *self == Usage::default()
-    }
-
-    /// Each type the larger of the two: the counts a stream reports grow as it goes
-    /// (`message_delta` repeats the output so far; the invocation metrics repeat it all).
-    fn max(self, o: Usage) -> Usage {
-        Usage {
-            input: self.input.max(o.input),
-            output: self.output.max(o.output),
-            cache_read: self.cache_read.max(o.cache_read),
-            cache_write: self.cache_write.max(o.cache_write),
-        }
-    }
-
-    pub fn add(&mut self, o: Usage) {
-        self.input += o.input;
-        self.output += o.output;
-        self.cache_read += o.cache_read;
-        self.cache_write += o.cache_write;
-    }
-
     /// The usage of a whole JSON answer (InvokeModel or Converse), if it reports one.
     pub fn of_answer(body: &[u8]) -> Option<Usage> {
         // Most of a body is content: skip the parse when no `usage` key can be in it.

@@ -5,28 +5,19 @@ use serde_json::Value;
 
 use super::ConvertError;
 
-/// Raw Converse token usage, kept for metrics.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Usage {
-    pub input: u64,
-    pub output: u64,
-    pub cache_read: u64,
-    pub cache_write: u64,
-}
+pub use crate::aws::Usage;
 
-impl Usage {
-    /// OpenAI usage: `prompt_tokens` includes cache reads and writes,
-    /// `cached_tokens` = cache reads, `total_tokens` = prompt + completion.
-    pub fn to_openai(&self) -> ChatUsage {
-        let prompt = self.input + self.cache_read + self.cache_write;
-        ChatUsage {
-            prompt_tokens: prompt,
-            completion_tokens: self.output,
-            total_tokens: prompt + self.output,
-            prompt_tokens_details: PromptTokensDetails {
-                cached_tokens: self.cache_read,
-            },
-        }
+/// OpenAI usage: `prompt_tokens` includes cache reads and writes,
+/// `cached_tokens` = cache reads, `total_tokens` = prompt + completion.
+pub fn to_openai(usage: &Usage) -> ChatUsage {
+    let prompt = usage.input + usage.cache_read + usage.cache_write;
+    ChatUsage {
+        prompt_tokens: prompt,
+        completion_tokens: usage.output,
+        total_tokens: prompt + usage.output,
+        prompt_tokens_details: PromptTokensDetails {
+            cached_tokens: usage.cache_read,
+        },
     }
 }
 
@@ -213,6 +204,6 @@ pub fn from_converse(
             finish_reason: finish,
             logprobs: None,
         }],
-        usage: usage.to_openai(),
+        usage: to_openai(&usage),
     })
 }

@@ -247,7 +247,7 @@ impl ChunkStream {
             "created": self.created,
             "model": self.model,
             "choices": [],
-            "usage": usage.to_openai(),
+            "usage": super::response::to_openai(&usage),
         }))
     }
 }
