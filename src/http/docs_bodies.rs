@@ -117,13 +117,13 @@ pub(super) fn any_object() -> MetaSchemaRef {
 }
 
 /// An integer from `min` to 2³²−1 (what the checks accept).
-pub(super) fn count(min: f64, description: &'static str) -> MetaSchemaRef {
-    inline(MetaSchema {
+pub(super) fn count(min: f64, description: &'static str) -> MetaSchema {
+    MetaSchema {
         minimum: Some(min),
         maximum: Some(f64::from(u32::MAX)),
         description: Some(description),
         ..MetaSchema::new("integer")
-    })
+    }
 }
 
 /// A string, or an array of content blocks.
@@ -174,9 +174,9 @@ fn message_fields() -> Vec<(&'static str, MetaSchemaRef)> {
             }),
         ),
         ("system", text_or_blocks("The system prompt: text or text blocks.")),
-        ("max_tokens", count(1.0, "Defaults to 1024 when absent.")),
-        ("max_tokens_to_sample", count(1.0, "Legacy form of `max_tokens`.")),
-        ("top_k", count(0.0, "Sample from the top K options.")),
+        ("max_tokens", inline(count(1.0, "Defaults to 1024 when absent."))),
+        ("max_tokens_to_sample", inline(count(1.0, "Legacy form of `max_tokens`."))),
+        ("top_k", inline(count(0.0, "Sample from the top K options."))),
         ("temperature", number()),
         ("top_p", number()),
         ("stop_sequences", inline(array_of(string()))),

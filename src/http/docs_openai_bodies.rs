@@ -179,10 +179,7 @@ fn response_format() -> MetaSchemaRef {
 }
 
 fn optional_count(description: &'static str) -> MetaSchemaRef {
-    match count(1.0, description) {
-        MetaSchemaRef::Inline(schema) => nullable(*schema),
-        other => other,
-    }
+    nullable(count(1.0, description))
 }
 
 fn chat_fields() -> Vec<(&'static str, MetaSchemaRef)> {

@@ -77,10 +77,6 @@ impl Described for V1Model {
     const DIALECT: Dialect = Dialect::Anthropic;
 }
 
-fn invalid(message: impl Into<String>) -> poem::Error {
-    ApiError::refused(ProxyError::InvalidRequest(message.into())).into()
-}
-
 fn field<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     v.get(name).and_then(Value::as_str)
 }
@@ -234,11 +230,8 @@ impl ModelsV1Api {
         /// Return the items before this id.
         before_id: Query<Option<String>>,
     ) -> poem::Result<RawResponse<JsonOf<V1ModelList>>> {
-        let limit = match limit.0 {
-            None => 20,
-            Some(n @ 1..=1000) => n as usize,
-            Some(n) => return Err(invalid(format!("limit: must be 1–1000, got {n}"))),
-        };
+        // The validator above holds `limit` to 1–1000.
+        let limit = limit.0.map_or(20, |n| n as usize);
         let all = self.model_list().await;
         let (start, end, has_more) =
             page(&all, limit, after_id.0.as_deref(), before_id.0.as_deref());
