@@ -9,7 +9,7 @@
     clippy::too_many_lines
 )]
 
-mod support;
+use crate::support;
 
 use reqwest::Method;
 use serde_json::json;

@@ -11,7 +11,7 @@
     clippy::too_many_lines
 )]
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use support::fake::{ConverseScript, ConverseUsage};

@@ -11,7 +11,7 @@
     clippy::too_many_lines
 )]
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 use std::time::Duration;

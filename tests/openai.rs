@@ -13,7 +13,7 @@
     clippy::too_many_lines
 )]
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -15,7 +15,7 @@
     clippy::too_many_lines
 )]
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
