@@ -3,8 +3,6 @@
 //! error table, `/v1/models` with Anthropic ids — over HTTP and with the real `anthropic`
 //! SDK (tests/py/anthropic_client.py, pinned in scripts/test).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use crate::support;
 
 use serde_json::{json, Value};

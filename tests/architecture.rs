@@ -1,15 +1,6 @@
 //! The crate's shape, checked: the module stack (each layer imports only those below it), no
 //! web framework below `http/`, and file sizes. See docs/architecture.md.
 
-// Tests may unwrap, panic, print and run long.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::too_many_lines
-)]
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -1,15 +1,6 @@
 //! An independent SigV4 implementation (botocore, AWS's Python SDK core) recomputes the
 //! signature the proxy sent, for a model id with `:` and an ARN with `/`, with a session token.
 
-// Tests and benchmarks may unwrap, panic, print and run long.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::too_many_lines
-)]
-
 use crate::support;
 
 use std::io::Write;

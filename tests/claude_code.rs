@@ -5,8 +5,6 @@
 //! `ANTHROPIC_BEDROCK_BASE_URL`). It runs offline: an empty environment plus `PATH`, a fresh
 //! `HOME` and working directory, telemetry, updates and error reports off, stdin closed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use crate::support;
 
 use std::path::PathBuf;

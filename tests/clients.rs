@@ -6,15 +6,6 @@
 //! format the way the real clients parse it, so the proxy tests below check the proxy and not
 //! the fake.
 
-// Tests and benchmarks may unwrap, panic, print and run long.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::too_many_lines
-)]
-
 use crate::support;
 
 use serde_json::{json, Value};

@@ -1,15 +1,6 @@
 //! The binary as users run it: configuration layering and errors (`--check`), credentials from
 //! the real AWS chain (environment and `.env`), and a server that starts without credentials.
 
-// Tests and benchmarks may unwrap, panic, print and run long.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::too_many_lines
-)]
-
 use crate::support;
 
 use std::path::Path;

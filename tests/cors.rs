@@ -1,13 +1,6 @@
 //! CORS for browser-based clients: off by default; with `server.cors_allowed_origins`, listed
 //! origins get their preflight answered (before the client-key guard) and their answers
 //! marked readable; other origins get nothing a browser would accept.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::too_many_lines
-)]
 
 use crate::support;
 

@@ -1,14 +1,5 @@
 //! POST /invoke over real HTTP against the fake Bedrock: routing, signing, conversion, errors.
 
-// Tests and benchmarks may unwrap, panic, print and run long.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::too_many_lines
-)]
-
 use crate::support;
 
 use serde_json::{json, Value};

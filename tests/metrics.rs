@@ -3,14 +3,6 @@
 //! stored must equal what the fake counted: requests, attempts, tokens by type. Also:
 //! `promtool check metrics` is clean, keys are named never shown, the cost header.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::too_many_lines
-)]
-
 use crate::support;
 
 use serde_json::{json, Value};

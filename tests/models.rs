@@ -2,15 +2,6 @@
 //! plane: filters, pagination, the cache (hits, single flight, refresh, TTL, failures, stale,
 //! per region), AWS's error shape, and the real AWS CLI reading the proxy.
 
-// Tests and benchmarks may unwrap, panic, print and run long.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::too_many_lines
-)]
-
 use crate::support;
 
 use std::process::Command;

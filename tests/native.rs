@@ -3,15 +3,6 @@
 //! client headers reach Bedrock; byte-exact relay of event streams; each front end's error
 //! shape; API keys on both.
 
-// Tests and benchmarks may unwrap, panic, print and run long.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::too_many_lines
-)]
-
 use crate::support;
 
 use serde_json::{json, Value};

@@ -4,15 +4,6 @@
 //! test also checks what the fake Bedrock received: the operation, the model id and the
 //! Converse (or InvokeModel) body the proxy built.
 
-// Tests and benchmarks may unwrap, panic, print and run long.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::too_many_lines
-)]
-
 use crate::support;
 
 use std::sync::Arc;

@@ -1,13 +1,6 @@
 //! What Swagger UI's "Try it out" sends works: every POST operation of `/openapi.json`,
 //! called with its documented example body and example path parameters, answers 2xx against
 //! the fake Bedrock.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::too_many_lines
-)]
 
 use crate::support;
 

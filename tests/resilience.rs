@@ -1,15 +1,6 @@
 //! Retries, fallback profiles, timeouts and the concurrency cap, against the fake Bedrock.
 //! Retry delays are a few milliseconds here (`FAST`), so the suite stays quick.
 
-// Tests and benchmarks may unwrap, panic, print and run long.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::too_many_lines
-)]
-
 use crate::support;
 
 use std::sync::Arc;

@@ -6,15 +6,6 @@
 //! Fails on any 5xx and on any answer that does not match the spec: undocumented status,
 //! content type or header, or a body that does not fit its schema.
 
-// Tests and benchmarks may unwrap, panic, print and run long.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::too_many_lines
-)]
-
 use crate::support;
 
 use std::time::Duration;

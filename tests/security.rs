@@ -1,15 +1,6 @@
 //! Client API keys, the body limit, the non-loopback refusal, secrets in logs and `Debug`, the
 //! OpenAPI security schemes, and the shutdown grace period.
 
-// Tests and benchmarks may unwrap, panic, print and run long.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::too_many_lines
-)]
-
 use crate::support;
 
 use std::collections::HashMap;

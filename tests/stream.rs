@@ -1,15 +1,6 @@
 //! POST /invoke_stream: Bedrock's binary event stream becomes SSE, event by event, and every
 //! fault ends in one clear error.
 
-// Tests and benchmarks may unwrap, panic, print and run long.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::too_many_lines
-)]
-
 use crate::support;
 
 use std::sync::Arc;

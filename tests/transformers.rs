@@ -3,15 +3,6 @@
 //! errors for bad chains (through the binary), `legacy_completion`, `/profiles`, and serving on
 //! a caller's listener.
 
-// Tests and benchmarks may unwrap, panic, print and run long.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    clippy::too_many_lines
-)]
-
 use crate::support;
 
 use std::path::Path;
