@@ -10,14 +10,16 @@ use super::docs_bodies::{
     array_of, count, inline, model_name, nullable, object, one_of_strings, string, BodySchema,
 };
 
+/// OpenAI's tagged object: `{"type": kind, kind: value}`, both required.
+fn tagged(kind: &'static str, value: MetaSchemaRef) -> MetaSchema {
+    object(
+        vec!["type", kind],
+        vec![("type", inline(one_of_strings(&[kind]))), (kind, value)],
+    )
+}
+
 fn text_part() -> MetaSchemaRef {
-    inline(object(
-        vec!["type", "text"],
-        vec![
-            ("type", inline(one_of_strings(&["text"]))),
-            ("text", string()),
-        ],
-    ))
+    inline(tagged("text", string()))
 }
 
 fn image_part() -> MetaSchemaRef {
@@ -28,23 +30,11 @@ fn image_part() -> MetaSchemaRef {
             ("detail", nullable(MetaSchema::new("string"))),
         ],
     );
-    inline(object(
-        vec!["type", "image_url"],
-        vec![
-            ("type", inline(one_of_strings(&["image_url"]))),
-            ("image_url", inline(url)),
-        ],
-    ))
+    inline(tagged("image_url", inline(url)))
 }
 
 fn refusal_part() -> MetaSchemaRef {
-    inline(object(
-        vec!["type", "refusal"],
-        vec![
-            ("type", inline(one_of_strings(&["refusal"]))),
-            ("refusal", string()),
-        ],
-    ))
+    inline(tagged("refusal", string()))
 }
 
 fn tool_call() -> MetaSchemaRef {
@@ -115,25 +105,13 @@ fn tool() -> MetaSchemaRef {
             ("strict", nullable(MetaSchema::new("boolean"))),
         ],
     );
-    inline(object(
-        vec!["type", "function"],
-        vec![
-            ("type", inline(one_of_strings(&["function"]))),
-            ("function", inline(function)),
-        ],
-    ))
+    inline(tagged("function", inline(function)))
 }
 
 fn tool_choice() -> MetaSchemaRef {
-    let named = object(
-        vec!["type", "function"],
-        vec![
-            ("type", inline(one_of_strings(&["function"]))),
-            (
-                "function",
-                inline(object(vec!["name"], vec![("name", string())])),
-            ),
-        ],
+    let named = tagged(
+        "function",
+        inline(object(vec!["name"], vec![("name", string())])),
     );
     nullable(MetaSchema {
         one_of: vec![
