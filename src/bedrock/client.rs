@@ -169,8 +169,9 @@ impl BedrockClient {
                     .connect_timeout(t)
                     .pool_idle_timeout(Duration::from_secs(90))
                     .tcp_nodelay(true)
-                    // Bedrock does not redirect; following redirects costs a URL parse per
-                    // request and would send a signed request somewhere unsigned for.
+                    // Bedrock does not redirect; following a redirect would send a signed
+                    // request somewhere unsigned for. (reqwest's redirect layer still parses
+                    // each request's URL: docs/performance.md, session 6's profile.)
                     .redirect(reqwest::redirect::Policy::none())
                     .user_agent(concat!("bedrock-proxy/", env!("CARGO_PKG_VERSION")))
                     .build()
